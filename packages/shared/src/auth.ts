@@ -1,0 +1,78 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from './errors.js';
+
+/** Who is calling, as the access token says. */
+export interface Caller {
+  id: string;
+  username: string;
+  role: 'user' | 'admin';
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `authRequired`; null on public routes. */
+    caller: Caller | null;
+  }
+}
+
+/** The one signing algorithm accepted: tokens with any other `alg` are refused. */
+export const TOKEN_ALGORITHM = 'EdDSA';
+
+/** Turns a bearer token into a `Caller`, or throws 401 (bad token) / 503 (keys unreachable). */
+export type TokenVerifier = (token: string) => Promise<Caller>;
+
+/** The user service's public keys, fetched once and cached; refetched when an unknown `kid` shows up. */
+export function remoteKeySet(jwksUrl: string): JWTVerifyGetKey {
+  return createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+}
+
+/** A verifier pinned to EdDSA that checks `iss`, `aud`, `exp` and the claims the platform relies on. */
+export function createTokenVerifier({ keys, issuer, audience }: { keys: JWTVerifyGetKey; issuer: string; audience: string }): TokenVerifier {
+  return async (token) => {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer,
+        audience,
+        algorithms: [TOKEN_ALGORITHM],
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        clockTolerance: 5,
+      }));
+    } catch (error) {
+      // Failing to reach or read the key set is our outage, not the caller's fault.
+      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
+        throw new ServiceUnavailableError('token keys are unavailable', { cause: error });
+      }
+      throw new UnauthorizedError(error instanceof errors.JWTExpired ? 'token expired' : 'invalid token');
+    }
+    const { sub, username, role } = payload;
+    if (typeof sub !== 'string' || typeof username !== 'string' || (role !== 'user' && role !== 'admin')) {
+      throw new UnauthorizedError('invalid token');
+    }
+    return { id: sub, username, role };
+  };
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+)$/i;
+
+/** An `onRequest` hook that requires a valid bearer token and sets `request.caller`. */
+export function authRequired(verify: TokenVerifier) {
+  return async function authRequiredHook(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (!match?.[1]) throw new UnauthorizedError('missing or malformed bearer token');
+    request.caller = await verify(match[1]);
+  };
+}
+
+/** An `onRequest` hook, after `authRequired`, that lets only admins through (403 otherwise). */
+export async function adminOnly(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (!request.caller) throw new UnauthorizedError('missing or malformed bearer token');
+  if (request.caller.role !== 'admin') throw new ForbiddenError('admin role required');
+}
+
+/** The caller of a route guarded by `authRequired`. */
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw new UnauthorizedError('missing or malformed bearer token');
+  return request.caller;
+}

@@ -1,0 +1,70 @@
+import pg from 'pg';
+import { runner } from 'node-pg-migrate';
+import type { Logger } from './logger.js';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+// Keep NUMERIC and BIGINT as exact strings unless a repository converts them on purpose;
+// COUNT(*) is BIGINT, which fits a JS number for any table this system will hold.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** A connection pool for one service's own database. */
+export function createPool(
+  connectionString: string,
+  { max = 10, applicationName, logger }: { max?: number; applicationName?: string; logger?: Logger } = {},
+): Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: applicationName,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', (error) => logger?.warn({ err: error }, 'idle database connection failed'));
+  return pool;
+}
+
+/**
+ * Applies this service's pending migrations (SQL files in `dir`) in one
+ * transaction. Replicas starting together wait on an advisory lock.
+ */
+export async function runMigrations({ databaseUrl, dir, logger }: { databaseUrl: string; dir: string; logger?: Logger }): Promise<string[]> {
+  const applied = await runner({
+    databaseUrl,
+    dir,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    count: Infinity,
+    checkOrder: true,
+    singleTransaction: true,
+    advisoryLockMode: 'wait',
+    log: (message: string) => logger?.debug(message),
+  });
+  const names = applied.map((migration) => migration.name);
+  if (names.length > 0) logger?.info({ migrations: names }, 'migrations applied');
+  return names;
+}
+
+/** Runs `work` in a transaction on one client, rolling back on any error. */
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** True when `error` is PostgreSQL's unique_violation (optionally on `constraint`). */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string; constraint?: string } | null;
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}

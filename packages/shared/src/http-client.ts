@@ -1,0 +1,76 @@
+import { Pool, errors as undiciErrors } from 'undici';
+import { BadGatewayError, GatewayTimeoutError, ServiceUnavailableError } from './errors.js';
+
+export interface HttpClientOptions {
+  /** Base URL of the service, e.g. `http://product-service:3002`. */
+  baseUrl: string;
+  /** Name used in error messages, e.g. `product service`. */
+  name: string;
+  /** Time to wait for the answer's headers and for each body chunk (default 2 s). */
+  timeoutMs?: number;
+  /** Time to wait for a TCP connection (default 1 s): a dead host fails fast. */
+  connectTimeoutMs?: number;
+  /** Kept-alive connections in the pool (default 32). */
+  connections?: number;
+}
+
+export interface JsonResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+export interface HttpClient {
+  getJson<T = unknown>(path: string, options?: { headers?: Record<string, string> }): Promise<JsonResponse<T>>;
+  postJson<T = unknown>(path: string, body: unknown, options?: { headers?: Record<string, string> }): Promise<JsonResponse<T>>;
+  close(): Promise<void>;
+}
+
+/**
+ * A JSON client for one upstream over kept-alive connections. A refused or
+ * reset connection becomes 503, a timeout 504, an unreadable answer 502.
+ */
+export function createHttpClient({ baseUrl, name, timeoutMs = 2_000, connectTimeoutMs = 1_000, connections = 32 }: HttpClientOptions): HttpClient {
+  const origin = new URL(baseUrl);
+  const basePath = origin.pathname.replace(/\/$/, '');
+  const pool = new Pool(origin.origin, {
+    connections,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { timeout: connectTimeoutMs },
+    keepAliveTimeout: 10_000,
+  });
+
+  async function send<T>(method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+    let response;
+    try {
+      response = await pool.request({
+        method,
+        path: basePath + path,
+        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw mapTransportError(name, error);
+    }
+    try {
+      const text = await response.body.text();
+      return { status: response.statusCode, body: (text ? JSON.parse(text) : null) as T };
+    } catch (error) {
+      if (error instanceof undiciErrors.BodyTimeoutError) throw new GatewayTimeoutError(`${name} timed out`, { cause: error });
+      throw new BadGatewayError(`${name} sent an unreadable answer`, { cause: error });
+    }
+  }
+
+  return {
+    getJson: (path, options) => send('GET', path, undefined, options?.headers),
+    postJson: (path, body, options) => send('POST', path, body, options?.headers),
+    close: () => pool.close(),
+  };
+}
+
+function mapTransportError(name: string, error: unknown) {
+  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+    return new GatewayTimeoutError(`${name} timed out`, { cause: error });
+  }
+  return new ServiceUnavailableError(`${name} is unavailable`, { cause: error });
+}

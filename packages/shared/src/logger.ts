@@ -1,0 +1,16 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * A JSON logger whose every line carries `service` (and, inside a request,
+ * `reqId`). Level from `LOG_LEVEL` unless given.
+ */
+export function createLogger(serviceName: string, options: { level?: string } = {}): Logger {
+  return pino({
+    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    base: { service: serviceName },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: ['req.headers.authorization', 'password', '*.password', 'token', '*.token'], censor: '[redacted]' },
+  });
+}

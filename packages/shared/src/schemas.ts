@@ -1,0 +1,42 @@
+import { Type, type Static } from 'typebox';
+
+/** A UUID string (any version). */
+export const Uuid = Type.String({ format: 'uuid', description: 'A UUID' });
+
+/** `{ id }` path parameters. */
+export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+export type IdParams = Static<typeof IdParams>;
+
+/** `limit` (1..100, default 20) and `offset` (>= 0, default 0) query parameters. */
+export const PaginationQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type PaginationQuery = Static<typeof PaginationQuery>;
+
+/** The error envelope every error answers with. */
+export const ErrorReply = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+    }),
+  },
+  { description: 'Every error answers with this envelope' },
+);
+
+/** The paging fields of every list reply: spread them beside the items array. */
+export const PageFields = {
+  total: Type.Integer({ minimum: 0 }),
+  limit: Type.Integer({ minimum: 1 }),
+  offset: Type.Integer({ minimum: 0 }),
+};
+
+/** Error responses to list in a route schema, for OpenAPI. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorReply> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorReply]));
+}
