@@ -29,10 +29,12 @@ type Clean<S extends Spec> = { readonly [K in keyof S]: S[K] extends ValidatorSp
 
 /**
  * Reads and validates settings once, from `env` (default `process.env`).
- * `devDefault` values are ignored when `NODE_ENV=production`, so a secret
- * with only a development default becomes required there.
+ * `devDefault` values apply only when `NODE_ENV` is set to something other
+ * than `production`; elsewhere such a variable is required, and setting it
+ * to the development default itself is refused.
  */
 export function getConfig<S extends Spec>(schema: S, env: NodeJS.ProcessEnv = process.env): Clean<S> {
+  if (isProduction(env)) refuseDevDefaults(schema, env);
   return cleanEnv(env, schema, {
     reporter: ({ errors }) => {
       const problems = Object.entries(errors).map(([name, error]) =>
@@ -45,7 +47,20 @@ export function getConfig<S extends Spec>(schema: S, env: NodeJS.ProcessEnv = pr
   }) as unknown as Clean<S>;
 }
 
-/** True when the process runs with `NODE_ENV=production`. */
+// A development default copied into a production environment is as bad as no value at all.
+function refuseDevDefaults(schema: Spec, env: NodeJS.ProcessEnv): void {
+  const copied = Object.entries(schema)
+    .filter(([name, spec]) => spec.devDefault !== undefined && spec.devDefault !== '' && env[name] === String(spec.devDefault))
+    .map(([name]) => name);
+  if (copied.length > 0) {
+    throw new ConfigError(`Invalid configuration: ${copied.map((name) => `${name} is the development default, which production refuses`).join('; ')}`);
+  }
+}
+
+/**
+ * True unless `NODE_ENV` names another environment: an unset `NODE_ENV` is
+ * production, so a forgotten setting never turns development defaults on.
+ */
 export function isProduction(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.NODE_ENV === 'production';
+  return !env.NODE_ENV || env.NODE_ENV === 'production';
 }
