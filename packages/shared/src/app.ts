@@ -59,8 +59,10 @@ export function toAppError(error: unknown): AppError {
  */
 export async function createApp({ serviceName, logger, routes, readiness = {}, openapi, bodyLimit = DEFAULT_BODY_LIMIT, trustProxy = false }: CreateAppOptions): Promise<App> {
   if (!serviceName) throw new Error('serviceName is required');
+  // App is typed with Fastify's base logger: widen pino's Logger to it so the instance's type matches App.
+  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger,
+    loggerInstance,
     bodyLimit,
     trustProxy,
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
@@ -106,6 +108,7 @@ export async function createApp({ serviceName, logger, routes, readiness = {}, o
       info: openapi ?? { title: serviceName, version: '0.1.0' },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
+    transform: ({ schema, url }) => ({ schema: withOptionalDefaults(schema), url }),
   });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ service: serviceName, status: 'ok', uptime: process.uptime() }));
@@ -143,4 +146,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+type QuerySchema = { required?: string[]; properties?: Record<string, { default?: unknown }> };
+
+// A query parameter with a default is optional for the client, though required in the validated
+// (defaults-filled) value the handler sees; say so in the OpenAPI document.
+function withOptionalDefaults<S extends { querystring?: unknown } | undefined>(schema: S): S {
+  const query = schema?.querystring as QuerySchema | undefined;
+  if (!query?.required) return schema;
+  const required = query.required.filter((name) => query.properties?.[name]?.default === undefined);
+  return { ...schema, querystring: { ...query, required } };
 }

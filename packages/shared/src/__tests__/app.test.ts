@@ -125,5 +125,7 @@ describe('createApp', () => {
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(Object.keys(doc.paths)).toContain('/things');
     expect(Object.keys(doc.paths)).not.toContain('/healthz');
+    const limit = doc.paths['/things'].get.parameters.find((p: { name: string }) => p.name === 'limit');
+    expect(limit).toMatchObject({ in: 'query', required: false });
   });
 });

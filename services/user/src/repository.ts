@@ -1,0 +1,126 @@
+import type { Caller, Pool } from '@mini/shared';
+
+export type Role = Caller['role'];
+
+/** A user as the API shows it. */
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  createdAt: string;
+}
+
+/** A user with the password hash, for login only; never sent anywhere. */
+export interface UserCredentials extends User {
+  passwordHash: string;
+}
+
+/** A signing key as stored: JWKs, the private one holding `d`. */
+export interface StoredSigningKey {
+  kid: string;
+  generation: number;
+  privateJwk: Record<string, unknown>;
+  publicJwk: Record<string, unknown>;
+}
+
+/** The unique index that makes usernames case-insensitively unique. */
+export const USERNAME_UNIQUE_INDEX = 'users_username_lower_key';
+
+interface UserRow {
+  id: string;
+  username: string;
+  role: Role;
+  created_at: Date;
+  password_hash?: string;
+}
+
+const USER_COLUMNS = 'id, username, role, created_at';
+
+function toUser(row: UserRow): User {
+  return { id: row.id, username: row.username, role: row.role, createdAt: row.created_at.toISOString() };
+}
+
+/** SQL for the users table. */
+export function createUserRepository(db: Pool) {
+  return {
+    /** Inserts a user; a taken username surfaces as PostgreSQL's unique violation. */
+    async insertUser(user: { username: string; passwordHash: string; role: Role }): Promise<User> {
+      const { rows } = await db.query<UserRow>(
+        `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3) RETURNING ${USER_COLUMNS}`,
+        [user.username, user.passwordHash, user.role],
+      );
+      return toUser(rows[0]!);
+    },
+
+    /** Inserts a user unless the username is taken (in any case); null when it was. */
+    async insertUserIfAbsent(user: { username: string; passwordHash: string; role: Role }): Promise<User | null> {
+      const { rows } = await db.query<UserRow>(
+        `INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3)
+         ON CONFLICT ((lower(username))) DO NOTHING RETURNING ${USER_COLUMNS}`,
+        [user.username, user.passwordHash, user.role],
+      );
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+
+    async findUserById(id: string): Promise<User | null> {
+      const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+
+    async findUserByUsername(username: string): Promise<User | null> {
+      const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE lower(username) = lower($1)`, [username]);
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+
+    /** The user and its hash, matching `username` whatever its case. */
+    async findCredentials(username: string): Promise<UserCredentials | null> {
+      const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower($1)`, [
+        username,
+      ]);
+      const row = rows[0];
+      return row ? { ...toUser(row), passwordHash: row.password_hash! } : null;
+    },
+
+    /** One page in creation order (ties broken by id) and the number of users. */
+    async listUsers({ limit, offset }: { limit: number; offset: number }): Promise<{ users: User[]; total: number }> {
+      const [page, count] = await Promise.all([
+        db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2`, [limit, offset]),
+        db.query<{ total: number }>('SELECT count(*) AS total FROM users'),
+      ]);
+      return { users: page.rows.map(toUser), total: count.rows[0]?.total ?? 0 };
+    },
+  };
+}
+
+export type UserRepository = ReturnType<typeof createUserRepository>;
+
+interface SigningKeyRow {
+  kid: string;
+  generation: number;
+  private_jwk: Record<string, unknown>;
+  public_jwk: Record<string, unknown>;
+}
+
+/** SQL for the signing_keys table. */
+export function createSigningKeyRepository(db: Pool) {
+  return {
+    /** Every stored key, newest generation first. */
+    async findSigningKeys(): Promise<StoredSigningKey[]> {
+      const { rows } = await db.query<SigningKeyRow>(
+        'SELECT kid, generation, private_jwk, public_jwk FROM signing_keys ORDER BY generation DESC',
+      );
+      return rows.map((row) => ({ kid: row.kid, generation: row.generation, privateJwk: row.private_jwk, publicJwk: row.public_jwk }));
+    },
+
+    /** Stores `key` unless its generation already has a key (another replica won the race). */
+    async insertSigningKeyIfAbsent(key: StoredSigningKey): Promise<void> {
+      await db.query(
+        `INSERT INTO signing_keys (kid, generation, algorithm, private_jwk, public_jwk) VALUES ($1, $2, 'EdDSA', $3, $4)
+         ON CONFLICT (generation) DO NOTHING`,
+        [key.kid, key.generation, JSON.stringify(key.privateJwk), JSON.stringify(key.publicJwk)],
+      );
+    },
+  };
+}
+
+export type SigningKeyRepository = ReturnType<typeof createSigningKeyRepository>;

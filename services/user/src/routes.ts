@@ -1,0 +1,107 @@
+import { adminOnly, authRequired, callerOf, errorResponses, IdParams, PaginationQuery, type App, type TokenVerifier } from '@mini/shared';
+import { AuthReply, JwksReply, LoginBody, RegisterBody, UserListReply, UserReply } from './schemas.js';
+import type { UserService } from './service.js';
+import type { SigningKeys } from './signing-keys.js';
+
+const tags = ['users'];
+const security = [{ bearerAuth: [] }];
+
+/** The user service's routes: thin handlers around the service. */
+export function userRoutes({
+  service,
+  verifyToken,
+  jwks,
+}: {
+  service: UserService;
+  verifyToken: TokenVerifier;
+  jwks: SigningKeys['jwks'];
+}) {
+  const signedIn = authRequired(verifyToken);
+
+  return (app: App) => {
+    app.post(
+      '/users/register',
+      {
+        schema: {
+          tags,
+          summary: 'Create an account',
+          description: 'Creates a plain user and signs them in. Unknown fields, a `role` included, are rejected.',
+          body: RegisterBody,
+          response: { 201: AuthReply, ...errorResponses(400, 409) },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await service.register(request.body)),
+    );
+
+    app.post(
+      '/users/login',
+      {
+        schema: {
+          tags,
+          summary: 'Sign in',
+          description: 'A wrong username and a wrong password answer the same 401.',
+          body: LoginBody,
+          response: { 200: AuthReply, ...errorResponses(400, 401) },
+        },
+      },
+      async (request) => service.login(request.body),
+    );
+
+    app.get(
+      '/users/me',
+      {
+        onRequest: [signedIn],
+        schema: { tags, summary: 'The signed-in user', security, response: { 200: UserReply, ...errorResponses(401) } },
+      },
+      async (request) => ({ user: await service.getMe(callerOf(request)) }),
+    );
+
+    app.get(
+      '/users/:id',
+      {
+        onRequest: [signedIn],
+        schema: {
+          tags,
+          summary: 'A user by id',
+          description: 'The user themselves or an admin; anyone else gets 403.',
+          security,
+          params: IdParams,
+          response: { 200: UserReply, ...errorResponses(400, 401, 403, 404) },
+        },
+      },
+      async (request) => ({ user: await service.getUser(callerOf(request), request.params.id) }),
+    );
+
+    app.get(
+      '/users',
+      {
+        onRequest: [signedIn, adminOnly],
+        schema: {
+          tags,
+          summary: 'All users (admin)',
+          description: 'In creation order, paginated.',
+          security,
+          querystring: PaginationQuery,
+          response: { 200: UserListReply, ...errorResponses(400, 401, 403) },
+        },
+      },
+      async (request) => {
+        const { limit, offset } = request.query;
+        return { ...(await service.listUsers({ limit, offset })), limit, offset };
+      },
+    );
+
+    app.get(
+      '/.well-known/jwks.json',
+      {
+        schema: {
+          tags: ['keys'],
+          summary: 'Public keys that verify access tokens',
+          description: 'A JSON Web Key Set (RFC 7517) for local token verification by the other services.',
+          response: { 200: JwksReply },
+        },
+      },
+      async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks),
+    );
+  };
+}

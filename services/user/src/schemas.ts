@@ -1,0 +1,67 @@
+import { Type, type Static } from 'typebox';
+import { PageFields, Uuid } from '@mini/shared';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN } from './rules.js';
+
+export const Username = Type.String({
+  minLength: USERNAME_MIN_LENGTH,
+  maxLength: USERNAME_MAX_LENGTH,
+  pattern: USERNAME_PATTERN,
+  description: 'Letters, digits, "_", "." and "-"; unique whatever the case',
+  examples: ['alice'],
+});
+
+export const Password = Type.String({
+  minLength: PASSWORD_MIN_LENGTH,
+  maxLength: PASSWORD_MAX_LENGTH,
+  writeOnly: true,
+  examples: ['correct horse battery'],
+});
+
+export const RegisterBody = Type.Object({ username: Username, password: Password }, { additionalProperties: false });
+export type RegisterBody = Static<typeof RegisterBody>;
+
+// Only shape limits at login: a name that breaks the sign-up rules is simply unknown (401),
+// and passwords set under older rules keep working.
+export const LoginBody = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: USERNAME_MAX_LENGTH, examples: ['alice'] }),
+    password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH, writeOnly: true, examples: ['correct horse battery'] }),
+  },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBody>;
+
+/** A user as every answer shows it: the response schema keeps hashes out. */
+export const User = Type.Object(
+  {
+    id: Uuid,
+    username: Type.String({ description: 'As typed at sign-up' }),
+    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+
+export const AuthReply = Type.Object(
+  { user: User, token: Type.String({ description: 'EdDSA-signed JWT access token; send it as `Authorization: Bearer <token>`' }) },
+  { additionalProperties: false },
+);
+
+export const UserReply = Type.Object({ user: User }, { additionalProperties: false });
+
+export const UserListReply = Type.Object({ users: Type.Array(User), ...PageFields }, { additionalProperties: false });
+
+/** The public half of a signing key: the schema drops anything else (a private `d` never leaves). */
+export const PublicJwk = Type.Object(
+  {
+    kty: Type.Literal('OKP'),
+    crv: Type.Literal('Ed25519'),
+    x: Type.String(),
+    kid: Type.String(),
+    alg: Type.Literal('EdDSA'),
+    use: Type.Literal('sig'),
+  },
+  { additionalProperties: false },
+);
+
+export const JwksReply = Type.Object({ keys: Type.Array(PublicJwk) }, { additionalProperties: false });
