@@ -94,7 +94,7 @@ export async function createApp({ serviceName, logger, routes, readiness = {}, o
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error);
     if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
-    else request.log.info({ code: appError.code, status: appError.status, msg: appError.message }, 'request rejected');
+    else request.log.info({ code: appError.code, status: appError.status, reason: appError.message }, 'request rejected');
     return reply.code(appError.status).headers(appError.headers).send(errorEnvelope(appError.code, appError.message, appError.details));
   });
 

@@ -47,10 +47,14 @@ export function getConfig<S extends Spec>(schema: S, env: NodeJS.ProcessEnv = pr
   }) as unknown as Clean<S>;
 }
 
+function isDevDefaultValue(value: unknown): value is string | number | boolean {
+  return (typeof value === 'string' && value !== '') || typeof value === 'number' || typeof value === 'boolean';
+}
+
 // A development default copied into a production environment is as bad as no value at all.
 function refuseDevDefaults(schema: Spec, env: NodeJS.ProcessEnv): void {
   const copied = Object.entries(schema)
-    .filter(([name, spec]) => spec.devDefault !== undefined && spec.devDefault !== '' && env[name] === String(spec.devDefault))
+    .filter(([name, spec]) => isDevDefaultValue(spec.devDefault) && env[name] === String(spec.devDefault))
     .map(([name]) => name);
   if (copied.length > 0) {
     throw new ConfigError(`Invalid configuration: ${copied.map((name) => `${name} is the development default, which production refuses`).join('; ')}`);

@@ -41,6 +41,9 @@ export function createHttpClient({ baseUrl, name, timeoutMs = 2_000, connectTime
   });
 
   async function send<T>(method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+    // undici's own timeouts tick coarsely (about a second); one abortable deadline for the whole
+    // exchange makes a short timeout exact and frees the connection when it fires.
+    const deadline = AbortSignal.timeout(timeoutMs);
     let response;
     try {
       response = await pool.request({
@@ -48,15 +51,21 @@ export function createHttpClient({ baseUrl, name, timeoutMs = 2_000, connectTime
         path: basePath + path,
         headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: deadline,
       });
     } catch (error) {
-      throw mapTransportError(name, error);
+      throw mapTransportError(name, error, deadline);
     }
+    let text: string;
     try {
-      const text = await response.body.text();
+      text = await response.body.text();
+    } catch (error) {
+      throw mapTransportError(name, error, deadline);
+    }
+    if (response.statusCode >= 500) return { status: response.statusCode, body: safeParse(text) as T };
+    try {
       return { status: response.statusCode, body: (text ? JSON.parse(text) : null) as T };
     } catch (error) {
-      if (error instanceof undiciErrors.BodyTimeoutError) throw new GatewayTimeoutError(`${name} timed out`, { cause: error });
       throw new BadGatewayError(`${name} sent an unreadable answer`, { cause: error });
     }
   }
@@ -68,8 +77,17 @@ export function createHttpClient({ baseUrl, name, timeoutMs = 2_000, connectTime
   };
 }
 
-function mapTransportError(name: string, error: unknown) {
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+// A failing upstream's body may be anything (an HTML error page): its status is what counts.
+function safeParse(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+function mapTransportError(name: string, error: unknown, deadline: AbortSignal) {
+  if (deadline.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
     return new GatewayTimeoutError(`${name} timed out`, { cause: error });
   }
   return new ServiceUnavailableError(`${name} is unavailable`, { cause: error });

@@ -1,0 +1,118 @@
+import type { Pool, PoolClient } from '@mini/shared';
+import type { OrderStatus, PricedLine } from './rules.js';
+
+// SQL lives here only. Money is integer cents (BIGINT, read back as a JS number by the shared pool).
+
+/** A pool or a client inside a transaction. */
+export type Db = Pool | PoolClient;
+
+export interface OrderLineRecord {
+  productId: string;
+  name: string;
+  unitPriceCents: number;
+  quantity: number;
+  lineTotalCents: number;
+}
+
+export interface OrderHeader {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  totalCents: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface OrderRecord extends OrderHeader {
+  items: OrderLineRecord[];
+}
+
+export interface NewOrder {
+  userId: string;
+  status: OrderStatus;
+  lines: readonly PricedLine[];
+  totalCents: number;
+}
+
+const HEADER_COLUMNS = `id, user_id AS "userId", status, total_cents AS "totalCents", created_at AS "createdAt", updated_at AS "updatedAt"`;
+const LINE_COLUMNS = `product_id AS "productId", name, unit_price_cents AS "unitPriceCents", quantity, line_total_cents AS "lineTotalCents"`;
+
+/** Inserts an order and all its lines (two statements: run it inside `withTransaction`). */
+export async function insertOrder(db: PoolClient, order: NewOrder): Promise<OrderRecord> {
+  const { rows } = await db.query<OrderHeader>(
+    `INSERT INTO orders (user_id, status, total_cents) VALUES ($1, $2, $3) RETURNING ${HEADER_COLUMNS}`,
+    [order.userId, order.status, order.totalCents],
+  );
+  const header = rows[0]!;
+  // All lines in one statement; line_no follows the order the caller listed them in.
+  await db.query(
+    `INSERT INTO order_items (order_id, line_no, product_id, name, unit_price_cents, quantity, line_total_cents)
+     SELECT $1, line.no, line.product_id, line.name, line.unit_price_cents, line.quantity, line.line_total_cents
+     FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::int[], $6::bigint[])
+       WITH ORDINALITY AS line (product_id, name, unit_price_cents, quantity, line_total_cents, no)`,
+    [
+      header.id,
+      order.lines.map((line) => line.productId),
+      order.lines.map((line) => line.name),
+      order.lines.map((line) => line.unitPriceCents),
+      order.lines.map((line) => line.quantity),
+      order.lines.map((line) => line.lineTotalCents),
+    ],
+  );
+  return { ...header, items: order.lines.map(({ productId, name, unitPriceCents, quantity, lineTotalCents }) => ({ productId, name, unitPriceCents, quantity, lineTotalCents })) };
+}
+
+/** One order with its lines, or undefined. */
+export async function findOrderById(db: Db, id: string): Promise<OrderRecord | undefined> {
+  const { rows } = await db.query<OrderHeader>(`SELECT ${HEADER_COLUMNS} FROM orders WHERE id = $1`, [id]);
+  const header = rows[0];
+  if (!header) return undefined;
+  const lines = await findLines(db, [header.id]);
+  return { ...header, items: lines.get(header.id) ?? [] };
+}
+
+/** A page of orders, newest first, of one user or of everyone; with the total count. */
+export async function listOrders(db: Db, { userId, limit, offset }: { userId?: string; limit: number; offset: number }): Promise<{ orders: OrderRecord[]; total: number }> {
+  const where = userId === undefined ? '' : 'WHERE user_id = $1';
+  const filter = userId === undefined ? [] : [userId];
+  const [page, count] = await Promise.all([
+    db.query<OrderHeader>(
+      `SELECT ${HEADER_COLUMNS} FROM orders ${where} ORDER BY created_at DESC, id DESC LIMIT $${filter.length + 1} OFFSET $${filter.length + 2}`,
+      [...filter, limit, offset],
+    ),
+    db.query<{ total: number }>(`SELECT count(*) AS total FROM orders ${where}`, filter),
+  ]);
+  // The lines of the whole page in one query, not one per order.
+  const lines = await findLines(db, page.rows.map((order) => order.id));
+  return {
+    orders: page.rows.map((header) => ({ ...header, items: lines.get(header.id) ?? [] })),
+    total: count.rows[0]?.total ?? 0,
+  };
+}
+
+/**
+ * Moves an order to `to` only if it is still in one of `from`, atomically (a concurrent change
+ * makes this a no-op). Returns the updated header, or undefined when nothing matched.
+ */
+export async function transitionOrder(db: Db, id: string, to: OrderStatus, from: readonly OrderStatus[]): Promise<OrderHeader | undefined> {
+  const { rows } = await db.query<OrderHeader>(
+    `UPDATE orders SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[]) RETURNING ${HEADER_COLUMNS}`,
+    [id, to, from],
+  );
+  return rows[0];
+}
+
+async function findLines(db: Db, orderIds: readonly string[]): Promise<Map<string, OrderLineRecord[]>> {
+  const byOrder = new Map<string, OrderLineRecord[]>();
+  if (orderIds.length === 0) return byOrder;
+  const { rows } = await db.query<OrderLineRecord & { orderId: string }>(
+    `SELECT order_id AS "orderId", ${LINE_COLUMNS} FROM order_items WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no`,
+    [orderIds],
+  );
+  for (const { orderId, ...line } of rows) {
+    const lines = byOrder.get(orderId);
+    if (lines) lines.push(line);
+    else byOrder.set(orderId, [line]);
+  }
+  return byOrder;
+}

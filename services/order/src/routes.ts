@@ -1,0 +1,103 @@
+import { authRequired, callerOf, errorResponses, type App, type TokenVerifier } from '@mini/shared';
+import type { OrderRecord } from './repository.js';
+import { centsToAmount } from './rules.js';
+import { ListOrdersQuery, OrderIdParams, OrderListReply, OrderReply, PlaceOrderBody, type Order } from './schemas.js';
+import type { OrderService } from './service.js';
+
+const tags = ['orders'];
+const security = [{ bearerAuth: [] }];
+
+/** The order as the API shows it: money from cents to amounts, times as ISO strings. */
+export function toOrderView(order: OrderRecord): Order {
+  return {
+    id: order.id,
+    userId: order.userId,
+    status: order.status,
+    items: order.items.map((line) => ({
+      productId: line.productId,
+      name: line.name,
+      unitPrice: centsToAmount(line.unitPriceCents),
+      quantity: line.quantity,
+      lineTotal: centsToAmount(line.lineTotalCents),
+    })),
+    total: centsToAmount(order.totalCents),
+    createdAt: order.createdAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+  };
+}
+
+export function registerOrderRoutes(app: App, { service, verifyToken }: { service: OrderService; verifyToken: TokenVerifier }): void {
+  const signedIn = authRequired(verifyToken);
+
+  app.post(
+    '/orders',
+    {
+      onRequest: [signedIn],
+      schema: {
+        tags,
+        security,
+        summary: 'Place an order',
+        description:
+          'Checks every product with the product service (one request), snapshots name and unit price on each line and stores the order. ' +
+          'Unknown product: 400 "product not found"; more than in stock: 409; product service down: 503, slow: 504.',
+        body: PlaceOrderBody,
+        response: { 201: OrderReply, ...errorResponses(400, 401, 403, 409, 413, 415, 502, 503, 504) },
+      },
+    },
+    async (request, reply) => {
+      const order = await service.placeOrder(callerOf(request), request.body);
+      return reply.code(201).header('location', `/orders/${order.id}`).send({ order: toOrderView(order) });
+    },
+  );
+
+  app.get(
+    '/orders',
+    {
+      onRequest: [signedIn],
+      schema: {
+        tags,
+        security,
+        summary: "List orders: the caller's own, or everyone's for an admin",
+        description: 'Newest first. An admin may filter with `userId`; anyone else may pass only their own id.',
+        querystring: ListOrdersQuery,
+        response: { 200: OrderListReply, ...errorResponses(400, 401, 403, 503) },
+      },
+    },
+    async (request) => {
+      const { limit, offset } = request.query;
+      const { orders, total } = await service.listOrders(callerOf(request), request.query);
+      return { orders: orders.map(toOrderView), total, limit, offset };
+    },
+  );
+
+  app.get(
+    '/orders/:id',
+    {
+      onRequest: [signedIn],
+      schema: {
+        tags,
+        security,
+        summary: 'Get an order (owner or admin; anyone else gets 404)',
+        params: OrderIdParams,
+        response: { 200: OrderReply, ...errorResponses(400, 401, 404, 503) },
+      },
+    },
+    async (request) => ({ order: toOrderView(await service.getOrder(callerOf(request), request.params.id)) }),
+  );
+
+  app.post(
+    '/orders/:id/cancel',
+    {
+      onRequest: [signedIn],
+      schema: {
+        tags,
+        security,
+        summary: 'Cancel an order (owner or admin)',
+        description: 'Allowed while the order is pending or confirmed; otherwise 409.',
+        params: OrderIdParams,
+        response: { 200: OrderReply, ...errorResponses(400, 401, 404, 409, 503) },
+      },
+    },
+    async (request) => ({ order: toOrderView(await service.cancelOrder(callerOf(request), request.params.id)) }),
+  );
+}

@@ -1,0 +1,98 @@
+import { Type, type Static } from 'typebox';
+import { PageFields, PaginationQuery } from '@mini/shared';
+import { ORDER_STATUSES, type OrderStatus } from './rules.js';
+
+// The HTTP contract of the order service (DESIGN.md "Orders") and its OpenAPI.
+
+/** Longest an order may be, and the most of one product per line. */
+export const MAX_LINES = 50;
+export const MAX_QUANTITY = 1000;
+
+/**
+ * A UUID. ajv's `uuid` format also takes `urn:uuid:...`, which PostgreSQL refuses:
+ * the length cap keeps such ids a 400 instead of a database error.
+ */
+function uuid(description = 'A UUID') {
+  return Type.String({ format: 'uuid', maxLength: 36, description });
+}
+export const Uuid = uuid();
+
+export const OrderIdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+
+const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, description: 'How many (1..1000)' });
+const OwnerId = Type.Optional(uuid("Whose order it is: the caller's own id unless the caller is an admin (default: the caller)"));
+
+const OneProductBody = Type.Object(
+  {
+    productId: Uuid,
+    quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, default: 1, description: 'How many (1..1000, default 1)' })),
+    userId: OwnerId,
+  },
+  { additionalProperties: false, title: 'One product' },
+);
+
+const OrderLineInput = Type.Object({ productId: Uuid, quantity: Quantity }, { additionalProperties: false });
+
+const ItemsBody = Type.Object(
+  {
+    items: Type.Array(OrderLineInput, { minItems: 1, maxItems: MAX_LINES, description: 'Order lines (1..50), each product at most once' }),
+    userId: OwnerId,
+  },
+  { additionalProperties: false, title: 'Several products' },
+);
+
+/**
+ * `{ productId, quantity? }` or `{ items: [...] }`, never both. Written as if/then/else rather
+ * than oneOf so a bad request is explained by the form it meant (oneOf would also report every
+ * mismatch of the other form, e.g. "productId is required" for 51 items).
+ */
+export const PlaceOrderBody = Type.Unsafe<Static<typeof OneProductBody> | Static<typeof ItemsBody>>({
+  type: 'object',
+  description: 'Either `{ productId, quantity? }` or `{ items: [{ productId, quantity }] }`, never both',
+  if: { type: 'object', required: ['items'] },
+  then: ItemsBody,
+  else: OneProductBody,
+});
+export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
+
+export const ListOrdersQuery = Type.Object(
+  {
+    ...PaginationQuery.properties,
+    userId: Type.Optional(uuid('Only orders of this user (admin; others may pass only their own id)')),
+  },
+  { additionalProperties: false },
+);
+export type ListOrdersQuery = Static<typeof ListOrdersQuery>;
+
+function money(description = 'An amount with at most 2 decimals') {
+  return Type.Number({ minimum: 0, description, examples: [19.99] });
+}
+
+export const OrderStatusSchema = Type.Unsafe<OrderStatus>({
+  type: 'string',
+  enum: [...ORDER_STATUSES],
+  description: 'pending -> confirmed | rejected | cancelled; confirmed -> cancelled',
+});
+
+export const OrderLine = Type.Object({
+  productId: Uuid,
+  name: Type.String({ description: 'Product name when the order was placed' }),
+  unitPrice: money('Unit price when the order was placed'),
+  quantity: Type.Integer({ minimum: 1 }),
+  lineTotal: money('unitPrice x quantity'),
+});
+
+export const Order = Type.Object({
+  id: Uuid,
+  userId: Uuid,
+  status: OrderStatusSchema,
+  items: Type.Array(OrderLine),
+  total: money('Sum of the line totals'),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export type Order = Static<typeof Order>;
+
+export const OrderReply = Type.Object({ order: Order });
+
+export const OrderListReply = Type.Object({ orders: Type.Array(Order), ...PageFields });

@@ -1,0 +1,107 @@
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, withTransaction, type Caller, type ErrorDetail, type Pool } from '@mini/shared';
+import type { ProductClient } from './clients/product-client.js';
+import * as repository from './repository.js';
+import type { OrderRecord } from './repository.js';
+import { canTransition, findDuplicateLines, mayActFor, NEW_ORDER_STATUS, priceOrder, statusesAllowing, type RequestedLine } from './rules.js';
+import type { ListOrdersQuery, PlaceOrderBody } from './schemas.js';
+
+export interface OrderService {
+  placeOrder(caller: Caller, input: PlaceOrderBody): Promise<OrderRecord>;
+  listOrders(caller: Caller, query: ListOrdersQuery): Promise<{ orders: OrderRecord[]; total: number }>;
+  getOrder(caller: Caller, id: string): Promise<OrderRecord>;
+  cancelOrder(caller: Caller, id: string): Promise<OrderRecord>;
+}
+
+/** The ordering use cases, over the order database and the product service. */
+export function createOrderService({ pool, productClient }: { pool: Pool; productClient: ProductClient }): OrderService {
+  async function placeOrder(caller: Caller, input: PlaceOrderBody): Promise<OrderRecord> {
+    const userId = (input.userId ?? caller.id).toLowerCase();
+    if (!mayActFor(caller, userId)) throw new ForbiddenError('you may only place orders for yourself');
+
+    const requested = requestedLines(input);
+    const duplicates = findDuplicateLines(requested);
+    if (duplicates.length > 0) {
+      throw new ValidationError(
+        'each product may appear on one line only',
+        duplicates.map(({ index, productId }) => ({ path: linePath(input, index, 'productId'), message: `product ${productId} is on an earlier line`, productId })),
+      );
+    }
+
+    // One request for every product of the order.
+    const products = await productClient.findProducts(requested.map((line) => line.productId));
+    const priced = priceOrder(requested, products);
+    if (!priced.ok) throw pricingError(input, priced);
+
+    // Stock is checked above, not reserved. With events, this stores a `pending` order and an
+    // `order.placed` outbox row in the same transaction, and the product service reserves stock.
+    return withTransaction(pool, (client) =>
+      repository.insertOrder(client, { userId, status: NEW_ORDER_STATUS, lines: priced.lines, totalCents: priced.totalCents }),
+    );
+  }
+
+  async function listOrders(caller: Caller, { userId, limit, offset }: ListOrdersQuery) {
+    if (userId !== undefined && !mayActFor(caller, userId)) throw new ForbiddenError("only an admin may list another user's orders");
+    // A non-admin only ever sees their own orders; an admin sees everyone's unless filtering.
+    const owner = caller.role === 'admin' ? userId : caller.id;
+    return repository.listOrders(pool, { userId: owner, limit, offset });
+  }
+
+  /** The order when the caller may see it; 404 otherwise, so ids of others' orders reveal nothing. */
+  async function getOrder(caller: Caller, id: string): Promise<OrderRecord> {
+    const order = await repository.findOrderById(pool, id);
+    if (!order || !mayActFor(caller, order.userId)) throw new NotFoundError('order not found');
+    return order;
+  }
+
+  async function cancelOrder(caller: Caller, id: string): Promise<OrderRecord> {
+    const order = await getOrder(caller, id);
+    if (!canTransition(order.status, 'cancelled')) throw cannotCancel(order.status);
+    // Conditional on the status, so a concurrent cancel or confirmation cannot be overwritten.
+    const updated = await repository.transitionOrder(pool, id, 'cancelled', statusesAllowing('cancelled'));
+    if (!updated) {
+      const current = await repository.findOrderById(pool, id);
+      throw current ? cannotCancel(current.status) : new NotFoundError('order not found');
+    }
+    return { ...updated, items: order.items };
+  }
+
+  return { placeOrder, listOrders, getOrder, cancelOrder };
+}
+
+function cannotCancel(status: string): ConflictError {
+  return new ConflictError(`an order that is ${status} cannot be cancelled`, [{ path: 'status', message: `order is ${status}`, status }]);
+}
+
+/** Both body forms as one list of lines; ids in lower case so duplicates and lookups compare equal. */
+function requestedLines(input: PlaceOrderBody): RequestedLine[] {
+  const lines = 'items' in input ? input.items : [{ productId: input.productId, quantity: input.quantity ?? 1 }];
+  return lines.map(({ productId, quantity }) => ({ productId: productId.toLowerCase(), quantity }));
+}
+
+/** Where in the body line `index` is: `items.2.quantity`, or `quantity` for the one-product form. */
+function linePath(input: PlaceOrderBody, index: number, field: 'productId' | 'quantity'): string {
+  return 'items' in input ? `items.${index}.${field}` : field;
+}
+
+function pricingError(input: PlaceOrderBody, result: Exclude<ReturnType<typeof priceOrder>, { ok: true }>) {
+  switch (result.reason) {
+    case 'unknown_products':
+      return new ValidationError(
+        'product not found',
+        result.missing.map(({ index, productId }): ErrorDetail => ({ path: linePath(input, index, 'productId'), message: `product ${productId} not found`, productId })),
+      );
+    case 'insufficient_stock':
+      return new ConflictError(
+        'insufficient stock',
+        result.shortfalls.map(({ index, productId, requested, available }): ErrorDetail => ({
+          path: linePath(input, index, 'quantity'),
+          message: `${requested} requested, ${available} in stock`,
+          productId,
+          requested,
+          available,
+        })),
+      );
+    case 'total_too_large':
+      return new ValidationError('order total is too large');
+  }
+}

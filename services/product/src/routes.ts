@@ -1,0 +1,96 @@
+import { adminOnly, authRequired, errorResponses, type App, type TokenVerifier } from '@mini/shared';
+import { Type } from 'typebox';
+import { CreateProductBody, ListProductsQuery, ProductIdParams, ProductListReply, ProductReply, UpdateProductBody } from './schemas.js';
+import type { ProductService } from './service.js';
+
+const tags = ['products'];
+
+/** The catalog routes: reads are public, writes need an admin token (checked before the body is read). */
+export function productRoutes({ service, verifyToken }: { service: ProductService; verifyToken: TokenVerifier }) {
+  const adminGuard = [authRequired(verifyToken), adminOnly];
+  const security = [{ bearerAuth: [] }];
+
+  return (app: App) => {
+    app.get(
+      '/products',
+      {
+        schema: {
+          tags,
+          summary: 'List products',
+          description:
+            'Products in a stable order (created first, then id), paginated. `q` filters by name; `ids` looks up given products in one request ' +
+            '(up to 100; the default limit becomes 100 then), answering only those that exist.',
+          querystring: ListProductsQuery,
+          response: { 200: ProductListReply, ...errorResponses(400) },
+        },
+      },
+      async (request) => service.listProducts(request.query),
+    );
+
+    app.get(
+      '/products/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Get a product',
+          params: ProductIdParams,
+          response: { 200: ProductReply, ...errorResponses(400, 404) },
+        },
+      },
+      async (request) => ({ product: await service.getProduct(request.params.id) }),
+    );
+
+    app.post(
+      '/products',
+      {
+        onRequest: adminGuard,
+        schema: {
+          tags,
+          summary: 'Create a product (admin)',
+          security,
+          body: CreateProductBody,
+          response: { 201: ProductReply, ...errorResponses(400, 401, 403, 413, 503) },
+        },
+      },
+      async (request, reply) => {
+        const product = await service.createProduct(request.body);
+        return reply.code(201).header('location', `/products/${product.id}`).send({ product });
+      },
+    );
+
+    app.patch(
+      '/products/:id',
+      {
+        onRequest: adminGuard,
+        schema: {
+          tags,
+          summary: 'Change some fields of a product (admin)',
+          description: 'Only the fields given change; at least one is required. Bumps `updatedAt`.',
+          security,
+          params: ProductIdParams,
+          body: UpdateProductBody,
+          response: { 200: ProductReply, ...errorResponses(400, 401, 403, 404, 413, 503) },
+        },
+      },
+      async (request) => ({ product: await service.updateProduct(request.params.id, request.body) }),
+    );
+
+    app.delete(
+      '/products/:id',
+      {
+        onRequest: adminGuard,
+        schema: {
+          tags,
+          summary: 'Delete a product (admin)',
+          security,
+          params: ProductIdParams,
+          response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      async (request, reply) => {
+        await service.deleteProduct(request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,95 @@
+import { Type, type Static } from 'typebox';
+import { PageFields, PaginationQuery, Uuid } from '@mini/shared';
+import { MAX_IDS_PER_LOOKUP } from './rules.js';
+
+const Name = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'Product name, 1..200 characters, not blank; surrounding whitespace is trimmed',
+  examples: ['Espresso cup'],
+});
+
+const Description = Type.String({ maxLength: 2000, description: 'Free text, 0..2000 characters', examples: ['Stoneware, 80 ml'] });
+
+const PriceInput = Type.Unsafe<number | string>({
+  type: ['number', 'string'],
+  description:
+    'Amount >= 0 and <= 1000000.00, as a JSON number or a numeric string (" 19.99 " is fine; exponents, hex, NaN and Infinity are not). ' +
+    'Rounded half-up to cents on its decimal digits: 19.999 -> 20.00, 1.005 -> 1.01.',
+  examples: [19.99, '19.99'],
+});
+
+const stock = (options: { default?: number } = {}) =>
+  Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Units in stock, 0..1000000', ...options });
+
+/** `{ id }` path parameters. */
+export const ProductIdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+export type ProductIdParams = Static<typeof ProductIdParams>;
+
+export const ListProductsQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description: 'Page size, 1..100; default 20, or 100 when `ids` is given so one request returns every listed product',
+      }),
+    ),
+    offset: PaginationQuery.properties.offset,
+    q: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: 'Names containing this text, case-insensitively; `%`, `_` and `\\` match literally' }),
+    ),
+    ids: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          `Only these products: 1..${MAX_IDS_PER_LOOKUP} comma-separated UUIDs (a malformed one is a 400). ` +
+          'Ids that match no product are simply absent from the answer, so a caller looking up the lines of an order compares the ids it gets back.',
+        examples: ['6f1c1f8e-6a4e-4c43-9a55-2b1f0f3f4f55,0b0d5f3e-2a7c-4b59-8f8e-3f9c1d2e4a10'],
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListProductsQuery = Static<typeof ListProductsQuery>;
+
+export const CreateProductBody = Type.Object(
+  {
+    name: Name,
+    description: Description,
+    price: PriceInput,
+    stock: Type.Optional(stock({ default: 0 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateProductBody = Static<typeof CreateProductBody>;
+
+export const UpdateProductBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(Description),
+    price: Type.Optional(PriceInput),
+    stock: Type.Optional(stock()),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'The fields to change; at least one' },
+);
+export type UpdateProductBody = Static<typeof UpdateProductBody>;
+
+export const Product = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    description: Type.String(),
+    price: Type.Number({ minimum: 0, description: 'Amount with at most 2 decimals, e.g. 19.99' }),
+    stock: Type.Integer({ minimum: 0 }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+export type Product = Static<typeof Product>;
+
+export const ProductReply = Type.Object({ product: Product });
+
+export const ProductListReply = Type.Object({ products: Type.Array(Product), ...PageFields });
+export type ProductListReply = Static<typeof ProductListReply>;

@@ -1,0 +1,74 @@
+import { NotFoundError, ValidationError, type Pool } from '@mini/shared';
+import * as repository from './repository.js';
+import type { ProductChanges, ProductRecord } from './repository.js';
+import { centsToPrice, MAX_IDS_PER_LOOKUP, normalizeName, normalizeUuid, parseIdList, parsePrice, type Parsed } from './rules.js';
+import type { CreateProductBody, ListProductsQuery, Product, ProductListReply, UpdateProductBody } from './schemas.js';
+
+const DEFAULT_LIMIT = 20;
+
+/** A stored product as the API shows it: the price as a decimal amount. */
+export function toProduct({ priceCents, ...rest }: ProductRecord): Product {
+  return { ...rest, price: centsToPrice(priceCents) };
+}
+
+/** A rule's verdict on a body field the route schema cannot fully check, reported like any other body error. */
+function valueOf<T>(field: string, parsed: Parsed<T>): T {
+  if (!parsed.ok) throw new ValidationError(parsed.message, [{ path: field, location: 'body', message: parsed.message }]);
+  return parsed.value;
+}
+
+function notFound(): NotFoundError {
+  return new NotFoundError('product not found');
+}
+
+/** The catalog's use cases; the route schemas have already checked shapes and bounds. */
+export function createProductService(pool: Pool) {
+  return {
+    async listProducts({ limit, offset, q, ids: rawIds }: ListProductsQuery): Promise<ProductListReply> {
+      let ids: string[] | undefined;
+      if (rawIds !== undefined) {
+        const parsed = parseIdList(rawIds);
+        if (!parsed.ok) throw new ValidationError(parsed.message, [{ path: 'ids', location: 'querystring', message: parsed.message }]);
+        ids = parsed.value;
+      }
+      // A lookup by ids fits in one page unless the caller asks for less.
+      const pageSize = limit ?? (ids ? MAX_IDS_PER_LOOKUP : DEFAULT_LIMIT);
+      const page = await repository.listProducts(pool, { q, ids }, { limit: pageSize, offset });
+      return { products: page.products.map(toProduct), total: page.total, limit: pageSize, offset };
+    },
+
+    async getProduct(id: string): Promise<Product> {
+      const found = await repository.findProductById(pool, normalizeUuid(id));
+      if (!found) throw notFound();
+      return toProduct(found);
+    },
+
+    async createProduct(input: CreateProductBody): Promise<Product> {
+      const created = await repository.insertProduct(pool, {
+        name: valueOf('name', normalizeName(input.name)),
+        description: input.description,
+        priceCents: valueOf('price', parsePrice(input.price)),
+        stock: input.stock ?? 0,
+      });
+      return toProduct(created);
+    },
+
+    async updateProduct(id: string, input: UpdateProductBody): Promise<Product> {
+      const changes: ProductChanges = {
+        name: input.name === undefined ? undefined : valueOf('name', normalizeName(input.name)),
+        description: input.description,
+        priceCents: input.price === undefined ? undefined : valueOf('price', parsePrice(input.price)),
+        stock: input.stock,
+      };
+      const updated = await repository.updateProduct(pool, normalizeUuid(id), changes);
+      if (!updated) throw notFound();
+      return toProduct(updated);
+    },
+
+    async deleteProduct(id: string): Promise<void> {
+      if (!(await repository.deleteProduct(pool, normalizeUuid(id)))) throw notFound();
+    },
+  };
+}
+
+export type ProductService = ReturnType<typeof createProductService>;
