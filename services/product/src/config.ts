@@ -5,7 +5,8 @@ export const configSchema = {
   PORT: port({ default: 3002, desc: 'HTTP port' }),
   HOST: str({ default: '0.0.0.0', desc: 'Interface to listen on' }),
   LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
-  NODE_ENV: str({ default: 'development', choices: ['development', 'production', 'test'] }),
+  // Unset counts as production (getConfig): development defaults need NODE_ENV=development or test.
+  NODE_ENV: str({ default: 'production', choices: ['development', 'production', 'test'] }),
   DATABASE_URL: url({ devDefault: 'postgres://postgres:postgres@127.0.0.1:5432/product_db', desc: 'PostgreSQL URL of product_db' }),
   JWT_ISSUER: str({ default: 'mini-ecommerce-user-service', desc: 'Expected `iss` of access tokens' }),
   JWT_AUDIENCE: str({ default: 'mini-ecommerce', desc: 'Expected `aud` of access tokens' }),

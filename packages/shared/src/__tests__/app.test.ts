@@ -90,6 +90,13 @@ describe('createApp', () => {
     }
   });
 
+  test('a broken percent-escape in the URL: 400 in the envelope', async () => {
+    const app = await buildTestApp();
+    const res = await app.inject({ method: 'GET', url: '/things/%zz' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('validation_error');
+  });
+
   test('malformed id in a path: 400 validation_error', async () => {
     const app = await buildTestApp();
     const res = await app.inject({ method: 'GET', url: '/things/not-a-uuid' });

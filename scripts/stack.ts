@@ -1,0 +1,139 @@
+/**
+ * Starts and stops the four processes of the stack (user, product, order,
+ * gateway) on one machine. Used by `npm start` / `npm run dev` and by the
+ * end-to-end tests, so both run the system the same way.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export type ServiceName = 'user' | 'product' | 'order' | 'gateway';
+export const SERVICES: ServiceName[] = ['user', 'product', 'order', 'gateway'];
+const FOLDERS: Record<ServiceName, string> = { user: 'services/user', product: 'services/product', order: 'services/order', gateway: 'gateway' };
+
+/** How a process runs: built JS, TypeScript sources, or sources reloaded on change. */
+export type RunMode = 'built' | 'source' | 'watch';
+
+export interface StackOptions {
+  ports: Record<ServiceName, number>;
+  databaseUrls: Record<Exclude<ServiceName, 'gateway'>, string>;
+  admin: { username: string; password: string };
+  mode: RunMode;
+  host?: string;
+  /** Extra environment for every process (e.g. LOG_LEVEL). */
+  env?: NodeJS.ProcessEnv;
+  /** Receives each output line of each process. */
+  onLine?: (service: ServiceName, line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called when a process exits while the stack is not stopping. */
+  onExit?: (service: ServiceName, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  urls: Record<ServiceName, string>;
+  processes: Record<ServiceName, ChildProcess>;
+  /** Waits until every process answers 200 on /readyz (the gateway's checks its upstreams). */
+  waitUntilReady(timeoutMs?: number): Promise<void>;
+  /** Stops one process (SIGTERM, then SIGKILL after a grace period). */
+  stopService(service: ServiceName): Promise<void>;
+  /** Stops every process. */
+  stop(): Promise<void>;
+}
+
+function commandFor(mode: RunMode): { command: string; args: string[] } {
+  switch (mode) {
+    case 'built':
+      return { command: process.execPath, args: ['dist/main.js'] };
+    case 'source':
+      return { command: process.execPath, args: ['--conditions=source', '--import', 'tsx', 'src/main.ts'] };
+    case 'watch':
+      return {
+        command: fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url)),
+        args: ['watch', '--clear-screen=false', '--conditions=source', 'src/main.ts'],
+      };
+  }
+}
+
+function environmentFor(service: ServiceName, options: StackOptions, urls: Record<ServiceName, string>): NodeJS.ProcessEnv {
+  const common = {
+    NODE_ENV: 'development',
+    HOST: options.host ?? '127.0.0.1',
+    PORT: String(options.ports[service]),
+    USER_SERVICE_URL: urls.user,
+    PRODUCT_SERVICE_URL: urls.product,
+    ORDER_SERVICE_URL: urls.order,
+  };
+  const own = service === 'gateway' ? {} : { DATABASE_URL: options.databaseUrls[service] };
+  const admin = service === 'user' ? { ADMIN_USERNAME: options.admin.username, ADMIN_PASSWORD: options.admin.password } : {};
+  return { ...process.env, ...common, ...own, ...admin, ...options.env };
+}
+
+export function startStack(options: StackOptions): Stack {
+  const host = '127.0.0.1';
+  const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://${host}:${options.ports[s]}`])) as Record<ServiceName, string>;
+  const { command, args } = commandFor(options.mode);
+  let stopping = false;
+  const processes = {} as Record<ServiceName, ChildProcess>;
+  const exited = new Map<ServiceName, Promise<void>>();
+
+  for (const service of SERVICES) {
+    const child = spawn(command, args, {
+      cwd: `${ROOT}/${FOLDERS[service]}`,
+      env: environmentFor(service, options, urls),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    processes[service] = child;
+    exited.set(service, new Promise((resolve) => child.once('exit', () => resolve())));
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({ input: child[stream] }).on('line', (line) => options.onLine?.(service, line, stream));
+    }
+    child.once('exit', (code, signal) => {
+      if (!stopping) options.onExit?.(service, code, signal);
+    });
+  }
+
+  async function stopService(service: ServiceName) {
+    const child = processes[service];
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited.get(service);
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    gatewayUrl: urls.gateway,
+    urls,
+    processes,
+    async waitUntilReady(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (const service of SERVICES) {
+        for (;;) {
+          const child = processes[service];
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service} exited before it was ready`);
+          if (await isReady(urls[service])) break;
+          if (Date.now() > deadline) throw new Error(`${service} was not ready after ${timeoutMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    },
+    stopService,
+    async stop() {
+      stopping = true;
+      await Promise.all(SERVICES.map(stopService));
+    },
+  };
+}
+
+async function isReady(baseUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
