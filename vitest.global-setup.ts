@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { startTestPostgres } from '@mini/shared/testing';
+// A relative import: global setup is loaded before the 'source' resolve condition applies, and dist/ may not exist yet.
+import { startTestPostgres } from './packages/shared/src/testing/postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -98,7 +98,9 @@ export async function createApp({ serviceName, logger, routes, readiness = {}, o
 
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) request.log.error({ err: error, code: appError.code }, 'request failed');
+    if (appError.status === 500) request.log.error({ err: error, code: appError.code }, 'request failed');
+    // A dependency that is down fails every request alike: one short line each, no stack trace.
+    else if (appError.status > 500) request.log.warn({ code: appError.code, reason: appError.message, cause: causeOf(appError) }, 'dependency failed');
     else request.log.info({ code: appError.code, status: appError.status, reason: appError.message }, 'request rejected');
     return reply.code(appError.status).headers(appError.headers).send(errorEnvelope(appError.code, appError.message, appError.details));
   });
@@ -162,4 +164,10 @@ function withOptionalDefaults<S extends { querystring?: unknown } | undefined>(s
   if (!query?.required) return schema;
   const required = query.required.filter((name) => query.properties?.[name]?.default === undefined);
   return { ...schema, querystring: { ...query, required } };
+}
+
+function causeOf(error: Error): string | undefined {
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  if (!cause) return undefined;
+  return typeof cause.code === 'string' ? cause.code : typeof cause.message === 'string' ? cause.message : undefined;
 }
