@@ -22,7 +22,8 @@ export function createPool(
     connectionTimeoutMillis: 5_000,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', (error) => logger?.warn({ err: error }, 'idle database connection failed'));
+  // (Logged without the error object: pg attaches the whole client to it.)
+  pool.on('error', (error: Error & { code?: string }) => logger?.warn({ code: error.code, reason: error.message }, 'idle database connection failed'));
   return pool;
 }
 
