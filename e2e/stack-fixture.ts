@@ -20,7 +20,7 @@ export interface E2EStack {
   stop(): Promise<void>;
 }
 
-export async function startE2EStack(): Promise<E2EStack> {
+export async function startE2EStack({ replicas = 1, logLevel = 'warn' }: { replicas?: number; logLevel?: string } = {}): Promise<E2EStack> {
   const remote = process.env.E2E_GATEWAY_URL;
   if (remote) {
     return {
@@ -39,13 +39,15 @@ export async function startE2EStack(): Promise<E2EStack> {
   const logs: string[] = [];
   const launch = async () => {
     const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [s, await freePort()]))) as Record<ServiceName, number>;
+    const extra = async () => Promise.all(Array.from({ length: replicas - 1 }, () => freePort()));
     const stack = startStack({
       ports,
+      replicaPorts: { user: await extra(), product: await extra(), order: await extra() },
       databaseUrls,
       admin,
       mode: 'source',
-      env: { LOG_LEVEL: 'warn', UPSTREAM_TIMEOUT_MS: '5000', PRODUCT_TIMEOUT_MS: '2000' },
-      onLine: (service, line) => logs.push(`[${service}] ${line}`),
+      env: { LOG_LEVEL: logLevel, UPSTREAM_TIMEOUT_MS: '5000', PRODUCT_TIMEOUT_MS: '2000' },
+      onLine: (service, line, _stream, instance) => logs.push(`[${service}#${instance}] ${line}`),
     });
     try {
       await stack.waitUntilReady(60_000);
@@ -77,7 +79,11 @@ export async function startE2EStack(): Promise<E2EStack> {
 
 /** A small JSON client for the gateway. */
 export function client(baseUrl: () => string) {
-  async function call(method: string, path: string, { body, token, headers = {} }: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
+  async function call(
+    method: string,
+    path: string,
+    { body, token, headers = {} }: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+  ) {
     const response = await fetch(`${baseUrl()}${path}`, {
       method,
       headers: {

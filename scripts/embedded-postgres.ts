@@ -10,7 +10,15 @@ export interface LocalPostgres {
   stop(): Promise<void>;
 }
 
-export async function startLocalPostgres({ dataDir, port, password }: { dataDir: string; port: number; password: string }): Promise<LocalPostgres> {
+export async function startLocalPostgres({
+  dataDir,
+  port,
+  password,
+}: {
+  dataDir: string;
+  port: number;
+  password: string;
+}): Promise<LocalPostgres> {
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

@@ -11,21 +11,30 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export type ServiceName = 'user' | 'product' | 'order' | 'gateway';
 export const SERVICES: ServiceName[] = ['user', 'product', 'order', 'gateway'];
-const FOLDERS: Record<ServiceName, string> = { user: 'services/user', product: 'services/product', order: 'services/order', gateway: 'gateway' };
+const FOLDERS: Record<ServiceName, string> = {
+  user: 'services/user',
+  product: 'services/product',
+  order: 'services/order',
+  gateway: 'gateway',
+};
 
 /** How a process runs: built JS, TypeScript sources, or sources reloaded on change. */
 export type RunMode = 'built' | 'source' | 'watch';
 
+export type BackendName = Exclude<ServiceName, 'gateway'>;
+
 export interface StackOptions {
   ports: Record<ServiceName, number>;
-  databaseUrls: Record<Exclude<ServiceName, 'gateway'>, string>;
+  /** Ports of extra instances of a service: the gateway balances over all of them (round-robin). */
+  replicaPorts?: Partial<Record<BackendName, number[]>>;
+  databaseUrls: Record<BackendName, string>;
   admin: { username: string; password: string };
   mode: RunMode;
   host?: string;
   /** Extra environment for every process (e.g. LOG_LEVEL). */
   env?: NodeJS.ProcessEnv;
-  /** Receives each output line of each process. */
-  onLine?: (service: ServiceName, line: string, stream: 'stdout' | 'stderr') => void;
+  /** Receives each output line of each process; `instance` is 0 for the first one of a service. */
+  onLine?: (service: ServiceName, line: string, stream: 'stdout' | 'stderr', instance: number) => void;
   /** Called when a process exits while the stack is not stopping. */
   onExit?: (service: ServiceName, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -33,10 +42,11 @@ export interface StackOptions {
 export interface Stack {
   gatewayUrl: string;
   urls: Record<ServiceName, string>;
-  processes: Record<ServiceName, ChildProcess>;
+  /** Every process: the first instance of each service, then its replicas. */
+  processes: { service: ServiceName; instance: number; url: string; child: ChildProcess }[];
   /** Waits until every process answers 200 on /readyz (the gateway's checks its upstreams). */
   waitUntilReady(timeoutMs?: number): Promise<void>;
-  /** Stops one process (SIGTERM, then SIGKILL after a grace period). */
+  /** Stops every instance of one service (SIGTERM, then SIGKILL after a grace period). */
   stopService(service: ServiceName): Promise<void>;
   /** Stops every process. */
   stop(): Promise<void>;
@@ -56,14 +66,26 @@ function commandFor(mode: RunMode): { command: string; args: string[] } {
   }
 }
 
-function environmentFor(service: ServiceName, options: StackOptions, urls: Record<ServiceName, string>): NodeJS.ProcessEnv {
+function environmentFor(
+  service: ServiceName,
+  port: number,
+  options: StackOptions,
+  urls: Record<ServiceName, string>,
+  all: Record<BackendName, string[]>,
+): NodeJS.ProcessEnv {
+  // The gateway balances over every instance; service-to-service calls go to the first one.
+  const upstreams =
+    service === 'gateway'
+      ? { USER_SERVICE_URL: all.user.join(','), PRODUCT_SERVICE_URL: all.product.join(','), ORDER_SERVICE_URL: all.order.join(',') }
+      : {};
   const common = {
     NODE_ENV: 'development',
     HOST: options.host ?? '127.0.0.1',
-    PORT: String(options.ports[service]),
+    PORT: String(port),
     USER_SERVICE_URL: urls.user,
     PRODUCT_SERVICE_URL: urls.product,
     ORDER_SERVICE_URL: urls.order,
+    ...upstreams,
   };
   const own = service === 'gateway' ? {} : { DATABASE_URL: options.databaseUrls[service] };
   const admin = service === 'user' ? { ADMIN_USERNAME: options.admin.username, ADMIN_PASSWORD: options.admin.password } : {};
@@ -75,47 +97,53 @@ export function startStack(options: StackOptions): Stack {
   const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://${host}:${options.ports[s]}`])) as Record<ServiceName, string>;
   const { command, args } = commandFor(options.mode);
   let stopping = false;
-  const processes = {} as Record<ServiceName, ChildProcess>;
-  const exited = new Map<ServiceName, Promise<void>>();
+  const instances = SERVICES.flatMap((service) => {
+    const extra = service === 'gateway' ? [] : (options.replicaPorts?.[service] ?? []);
+    return [options.ports[service], ...extra].map((port, instance) => ({ service, instance, port, url: `http://${host}:${port}` }));
+  });
+  const all = Object.fromEntries(
+    (['user', 'product', 'order'] as const).map((service) => [service, instances.filter((i) => i.service === service).map((i) => i.url)]),
+  ) as Record<BackendName, string[]>;
 
-  for (const service of SERVICES) {
+  const processes = instances.map(({ service, instance, port, url }) => {
     const child = spawn(command, args, {
       cwd: `${ROOT}/${FOLDERS[service]}`,
-      env: environmentFor(service, options, urls),
+      env: environmentFor(service, port, options, urls, all),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    processes[service] = child;
-    exited.set(service, new Promise((resolve) => child.once('exit', () => resolve())));
     for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream] }).on('line', (line) => options.onLine?.(service, line, stream));
+      createInterface({ input: child[stream] }).on('line', (line) => options.onLine?.(service, line, stream, instance));
     }
     child.once('exit', (code, signal) => {
       if (!stopping) options.onExit?.(service, code, signal);
     });
-  }
+    return { service, instance, url, child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
+  });
 
   async function stopService(service: ServiceName) {
-    const child = processes[service];
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited.get(service);
-      clearTimeout(timer);
-    }
+    await Promise.all(
+      processes
+        .filter((p) => p.service === service && p.child.exitCode === null && p.child.signalCode === null)
+        .map(async ({ child, exited }) => {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          await exited;
+          clearTimeout(timer);
+        }),
+    );
   }
 
   return {
     gatewayUrl: urls.gateway,
     urls,
-    processes,
+    processes: processes.map(({ service, instance, url, child }) => ({ service, instance, url, child })),
     async waitUntilReady(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
-      for (const service of SERVICES) {
+      for (const { service, url, child } of processes) {
         for (;;) {
-          const child = processes[service];
-          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service} exited before it was ready`);
-          if (await isReady(urls[service])) break;
-          if (Date.now() > deadline) throw new Error(`${service} was not ready after ${timeoutMs} ms`);
+          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service} (${url}) exited before it was ready`);
+          if (await isReady(url)) break;
+          if (Date.now() > deadline) throw new Error(`${service} (${url}) was not ready after ${timeoutMs} ms`);
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       }

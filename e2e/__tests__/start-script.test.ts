@@ -52,7 +52,14 @@ describe('npm start', () => {
       EMBEDDED_POSTGRES_PORT: String(await freePort()),
     };
     const gateway = `http://127.0.0.1:${ports.GATEWAY_PORT}`;
-    const env = { ...ports, ADMIN_USERNAME: '', ADMIN_PASSWORD: '', USER_DATABASE_URL: '', PRODUCT_DATABASE_URL: '', ORDER_DATABASE_URL: '' };
+    const env = {
+      ...ports,
+      ADMIN_USERNAME: '',
+      ADMIN_PASSWORD: '',
+      USER_DATABASE_URL: '',
+      PRODUCT_DATABASE_URL: '',
+      ORDER_DATABASE_URL: '',
+    };
 
     const first = await runStartScript(env);
     expect(first.output()).toContain(`Gateway:   ${gateway}`);

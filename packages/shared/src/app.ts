@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyError, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyReply,
+  type FastifyError,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ErrorObject } from 'ajv';
@@ -8,7 +17,13 @@ import type { Logger } from './logger.js';
 import { toValidationError, validatorCompiler } from './validation.js';
 
 /** A Fastify instance typed for TypeBox route schemas. */
-export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /** A named readiness probe: resolves when the dependency answers. */
 export type ReadinessCheck = () => Promise<unknown>;
@@ -57,7 +72,15 @@ export function toAppError(error: unknown): AppError {
  * The app every process starts from: JSON in and out, request ids, `/healthz`,
  * `/readyz`, `/openapi.json`, the 404 and the error envelope.
  */
-export async function createApp({ serviceName, logger, routes, readiness = {}, openapi, bodyLimit = DEFAULT_BODY_LIMIT, trustProxy = false }: CreateAppOptions): Promise<App> {
+export async function createApp({
+  serviceName,
+  logger,
+  routes,
+  readiness = {},
+  openapi,
+  bodyLimit = DEFAULT_BODY_LIMIT,
+  trustProxy = false,
+}: CreateAppOptions): Promise<App> {
   if (!serviceName) throw new Error('serviceName is required');
   // App is typed with Fastify's base logger: widen pino's Logger to it so the instance's type matches App.
   const loggerInstance: FastifyBaseLogger = logger;
@@ -100,9 +123,13 @@ export async function createApp({ serviceName, logger, routes, readiness = {}, o
     const appError = toAppError(error);
     if (appError.status === 500) request.log.error({ err: error, code: appError.code }, 'request failed');
     // A dependency that is down fails every request alike: one short line each, no stack trace.
-    else if (appError.status > 500) request.log.warn({ code: appError.code, reason: appError.message, cause: causeOf(appError) }, 'dependency failed');
+    else if (appError.status > 500)
+      request.log.warn({ code: appError.code, reason: appError.message, cause: causeOf(appError) }, 'dependency failed');
     else request.log.info({ code: appError.code, status: appError.status, reason: appError.message }, 'request rejected');
-    return reply.code(appError.status).headers(appError.headers).send(errorEnvelope(appError.code, appError.message, appError.details));
+    return reply
+      .code(appError.status)
+      .headers(appError.headers)
+      .send(errorEnvelope(appError.code, appError.message, appError.details));
   });
 
   app.setNotFoundHandler((request, reply) =>
@@ -134,9 +161,13 @@ export async function createApp({ serviceName, logger, routes, readiness = {}, o
     const checks = Object.fromEntries(results.map((r) => [r.name, r.status]));
     const down = results.filter((r) => r.status !== 'ok');
     if (down.length === 0) return { service: serviceName, status: 'ready', checks };
-    return reply
-      .code(503)
-      .send(errorEnvelope('service_unavailable', `not ready: ${down.map((r) => r.name).join(', ')} down`, down.map((r) => ({ path: r.name, message: 'down' }))));
+    return reply.code(503).send(
+      errorEnvelope(
+        'service_unavailable',
+        `not ready: ${down.map((r) => r.name).join(', ')} down`,
+        down.map((r) => ({ path: r.name, message: 'down' })),
+      ),
+    );
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

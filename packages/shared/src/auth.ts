@@ -28,7 +28,15 @@ export function remoteKeySet(jwksUrl: string): JWTVerifyGetKey {
 }
 
 /** A verifier pinned to EdDSA that checks `iss`, `aud`, `exp` and the claims the platform relies on. */
-export function createTokenVerifier({ keys, issuer, audience }: { keys: JWTVerifyGetKey; issuer: string; audience: string }): TokenVerifier {
+export function createTokenVerifier({
+  keys,
+  issuer,
+  audience,
+}: {
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  audience: string;
+}): TokenVerifier {
   return async (token) => {
     let payload;
     try {

@@ -57,7 +57,9 @@ function refuseDevDefaults(schema: Spec, env: NodeJS.ProcessEnv): void {
     .filter(([name, spec]) => isDevDefaultValue(spec.devDefault) && env[name] === String(spec.devDefault))
     .map(([name]) => name);
   if (copied.length > 0) {
-    throw new ConfigError(`Invalid configuration: ${copied.map((name) => `${name} is the development default, which production refuses`).join('; ')}`);
+    throw new ConfigError(
+      `Invalid configuration: ${copied.map((name) => `${name} is the development default, which production refuses`).join('; ')}`,
+    );
   }
 }
 

@@ -23,7 +23,9 @@ export function createPool(
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   // (Logged without the error object: pg attaches the whole client to it.)
-  pool.on('error', (error: Error & { code?: string }) => logger?.warn({ code: error.code, reason: error.message }, 'idle database connection failed'));
+  pool.on('error', (error: Error & { code?: string }) =>
+    logger?.warn({ code: error.code, reason: error.message }, 'idle database connection failed'),
+  );
   return pool;
 }
 
@@ -31,7 +33,15 @@ export function createPool(
  * Applies this service's pending migrations (SQL files in `dir`) in one
  * transaction. Replicas starting together wait on an advisory lock.
  */
-export async function runMigrations({ databaseUrl, dir, logger }: { databaseUrl: string; dir: string; logger?: Logger }): Promise<string[]> {
+export async function runMigrations({
+  databaseUrl,
+  dir,
+  logger,
+}: {
+  databaseUrl: string;
+  dir: string;
+  logger?: Logger;
+}): Promise<string[]> {
   const applied = await runner({
     databaseUrl,
     dir,

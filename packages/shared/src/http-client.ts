@@ -29,7 +29,13 @@ export interface HttpClient {
  * A JSON client for one upstream over kept-alive connections. A refused or
  * reset connection becomes 503, a timeout 504, an unreadable answer 502.
  */
-export function createHttpClient({ baseUrl, name, timeoutMs = 2_000, connectTimeoutMs = 1_000, connections = 32 }: HttpClientOptions): HttpClient {
+export function createHttpClient({
+  baseUrl,
+  name,
+  timeoutMs = 2_000,
+  connectTimeoutMs = 1_000,
+  connections = 32,
+}: HttpClientOptions): HttpClient {
   const origin = new URL(baseUrl);
   const basePath = origin.pathname.replace(/\/$/, '');
   const pool = new Pool(origin.origin, {
@@ -40,7 +46,12 @@ export function createHttpClient({ baseUrl, name, timeoutMs = 2_000, connectTime
     keepAliveTimeout: 10_000,
   });
 
-  async function send<T>(method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+  async function send<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<JsonResponse<T>> {
     // undici's own timeouts tick coarsely (about a second); one abortable deadline for the whole
     // exchange makes a short timeout exact and frees the connection when it fires.
     const deadline = AbortSignal.timeout(timeoutMs);

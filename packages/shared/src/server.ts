@@ -8,7 +8,13 @@ import type { Logger } from './logger.js';
  */
 export async function serve(
   app: App,
-  { port, host = '0.0.0.0', logger, onClose, graceMs = 10_000 }: { port: number; host?: string; logger: Logger; onClose?: () => Promise<void>; graceMs?: number },
+  {
+    port,
+    host = '0.0.0.0',
+    logger,
+    onClose,
+    graceMs = 10_000,
+  }: { port: number; host?: string; logger: Logger; onClose?: () => Promise<void>; graceMs?: number },
 ): Promise<void> {
   let closing = false;
   const shutdown = async (signal: string) => {

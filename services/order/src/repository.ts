@@ -59,7 +59,16 @@ export async function insertOrder(db: PoolClient, order: NewOrder): Promise<Orde
       order.lines.map((line) => line.lineTotalCents),
     ],
   );
-  return { ...header, items: order.lines.map(({ productId, name, unitPriceCents, quantity, lineTotalCents }) => ({ productId, name, unitPriceCents, quantity, lineTotalCents })) };
+  return {
+    ...header,
+    items: order.lines.map(({ productId, name, unitPriceCents, quantity, lineTotalCents }) => ({
+      productId,
+      name,
+      unitPriceCents,
+      quantity,
+      lineTotalCents,
+    })),
+  };
 }
 
 /** One order with its lines, or undefined. */
@@ -72,7 +81,10 @@ export async function findOrderById(db: Db, id: string): Promise<OrderRecord | u
 }
 
 /** A page of orders, newest first, of one user or of everyone; with the total count. */
-export async function listOrders(db: Db, { userId, limit, offset }: { userId?: string; limit: number; offset: number }): Promise<{ orders: OrderRecord[]; total: number }> {
+export async function listOrders(
+  db: Db,
+  { userId, limit, offset }: { userId?: string; limit: number; offset: number },
+): Promise<{ orders: OrderRecord[]; total: number }> {
   const where = userId === undefined ? '' : 'WHERE user_id = $1';
   const filter = userId === undefined ? [] : [userId];
   const [page, count] = await Promise.all([
@@ -83,7 +95,10 @@ export async function listOrders(db: Db, { userId, limit, offset }: { userId?: s
     db.query<{ total: number }>(`SELECT count(*) AS total FROM orders ${where}`, filter),
   ]);
   // The lines of the whole page in one query, not one per order.
-  const lines = await findLines(db, page.rows.map((order) => order.id));
+  const lines = await findLines(
+    db,
+    page.rows.map((order) => order.id),
+  );
   return {
     orders: page.rows.map((header) => ({ ...header, items: lines.get(header.id) ?? [] })),
     total: count.rows[0]?.total ?? 0,

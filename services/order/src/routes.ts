@@ -46,7 +46,10 @@ export function registerOrderRoutes(app: App, { service, verifyToken }: { servic
     },
     async (request, reply) => {
       const order = await service.placeOrder(callerOf(request), request.body);
-      return reply.code(201).header('location', `/orders/${order.id}`).send({ order: toOrderView(order) });
+      return reply
+        .code(201)
+        .header('location', `/orders/${order.id}`)
+        .send({ order: toOrderView(order) });
     },
   );
 

@@ -1,8 +1,25 @@
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError, withTransaction, type Caller, type ErrorDetail, type Pool } from '@mini/shared';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+  withTransaction,
+  type Caller,
+  type ErrorDetail,
+  type Pool,
+} from '@mini/shared';
 import type { ProductClient } from './clients/product-client.js';
 import * as repository from './repository.js';
 import type { OrderRecord } from './repository.js';
-import { canTransition, findDuplicateLines, mayActFor, NEW_ORDER_STATUS, priceOrder, statusesAllowing, type RequestedLine } from './rules.js';
+import {
+  canTransition,
+  findDuplicateLines,
+  mayActFor,
+  NEW_ORDER_STATUS,
+  priceOrder,
+  statusesAllowing,
+  type RequestedLine,
+} from './rules.js';
 import type { ListOrdersQuery, PlaceOrderBody } from './schemas.js';
 
 export interface OrderService {
@@ -23,7 +40,11 @@ export function createOrderService({ pool, productClient }: { pool: Pool; produc
     if (duplicates.length > 0) {
       throw new ValidationError(
         'each product may appear on one line only',
-        duplicates.map(({ index, productId }) => ({ path: linePath(input, index, 'productId'), message: `product ${productId} is on an earlier line`, productId })),
+        duplicates.map(({ index, productId }) => ({
+          path: linePath(input, index, 'productId'),
+          message: `product ${productId} is on an earlier line`,
+          productId,
+        })),
       );
     }
 
@@ -88,7 +109,11 @@ function pricingError(input: PlaceOrderBody, result: Exclude<ReturnType<typeof p
     case 'unknown_products':
       return new ValidationError(
         'product not found',
-        result.missing.map(({ index, productId }): ErrorDetail => ({ path: linePath(input, index, 'productId'), message: `product ${productId} not found`, productId })),
+        result.missing.map(({ index, productId }): ErrorDetail => ({
+          path: linePath(input, index, 'productId'),
+          message: `product ${productId} not found`,
+          productId,
+        })),
       );
     case 'insufficient_stock':
       return new ConflictError(

@@ -19,7 +19,8 @@ export async function buildApp({ pool, logger, verifyToken }: ProductAppDeps): P
     openapi: {
       title: 'Mini eCommerce product service',
       version: '0.1.0',
-      description: 'The catalog: products, their prices (decimal amounts, stored as integer cents) and stock. Reads are public; writes need an admin token.',
+      description:
+        'The catalog: products, their prices (decimal amounts, stored as integer cents) and stock. Reads are public; writes need an admin token.',
     },
   });
 }

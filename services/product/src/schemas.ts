@@ -37,7 +37,11 @@ export const ListProductsQuery = Type.Object(
     ),
     offset: PaginationQuery.properties.offset,
     q: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 100, description: 'Names containing this text, case-insensitively; `%`, `_` and `\\` match literally' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: 'Names containing this text, case-insensitively; `%`, `_` and `\\` match literally',
+      }),
     ),
     ids: Type.Optional(
       Type.String({

@@ -8,10 +8,15 @@ async function buildTestApp(readiness = {}) {
     logger: createLogger('test-service', { level: 'silent' }),
     readiness,
     routes: (app) => {
-      app.post('/things', { schema: { body: Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: false }) } }, async (req, reply) =>
-        reply.code(201).send({ name: req.body.name }),
+      app.post(
+        '/things',
+        { schema: { body: Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: false }) } },
+        async (req, reply) => reply.code(201).send({ name: req.body.name }),
       );
-      app.get('/things', { schema: { querystring: PaginationQuery } }, async (req) => ({ limit: req.query.limit, offset: req.query.offset }));
+      app.get('/things', { schema: { querystring: PaginationQuery } }, async (req) => ({
+        limit: req.query.limit,
+        offset: req.query.offset,
+      }));
       app.get('/things/:id', { schema: { params: IdParams } }, async () => {
         throw new ConflictError('already there');
       });

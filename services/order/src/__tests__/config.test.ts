@@ -21,7 +21,9 @@ describe('loadConfig', () => {
   });
 
   test('when JWKS_URL is set, then it wins over the one derived from USER_SERVICE_URL', () => {
-    expect(loadConfig({ ...dev, USER_SERVICE_URL: 'http://users:3001/', JWKS_URL: '' }).JWKS_URL).toBe('http://users:3001/.well-known/jwks.json');
+    expect(loadConfig({ ...dev, USER_SERVICE_URL: 'http://users:3001/', JWKS_URL: '' }).JWKS_URL).toBe(
+      'http://users:3001/.well-known/jwks.json',
+    );
     expect(loadConfig({ ...dev, JWKS_URL: 'http://keys/jwks.json' }).JWKS_URL).toBe('http://keys/jwks.json');
   });
 

@@ -79,7 +79,12 @@ describe('POST /orders: placing', () => {
     const { headers } = await t.signIn();
     const a = t.stub.add({ price: 0.1 });
     const b = t.stub.add({ price: 0.2 });
-    const res = await placeOrder(headers, { items: [{ productId: a.id, quantity: 1 }, { productId: b.id, quantity: 1 }] });
+    const res = await placeOrder(headers, {
+      items: [
+        { productId: a.id, quantity: 1 },
+        { productId: b.id, quantity: 1 },
+      ],
+    });
     expect(res.statusCode).toBe(201);
     expect(res.body).toContain('"total":0.3,');
   });
@@ -248,7 +253,11 @@ describe('POST /orders: validation', () => {
     ['neither form', () => ({}), /productId is required/],
     ['quantity beside items', () => ({ items: [{ productId: id(), quantity: 1 }], quantity: 2 }), /unknown field "quantity"/],
     ['0 items', () => ({ items: [] }), /items must NOT have fewer than 1 items/],
-    ['51 items', () => ({ items: Array.from({ length: 51 }, () => ({ productId: id(), quantity: 1 })) }), /items must NOT have more than 50 items/],
+    [
+      '51 items',
+      () => ({ items: Array.from({ length: 51 }, () => ({ productId: id(), quantity: 1 })) }),
+      /items must NOT have more than 50 items/,
+    ],
     ['quantity 0', () => ({ productId: id(), quantity: 0 }), /quantity must be >= 1/],
     ['quantity 1001', () => ({ productId: id(), quantity: 1001 }), /quantity must be <= 1000/],
     ['quantity 1.5', () => ({ productId: id(), quantity: 1.5 }), /quantity must be integer/],
@@ -295,7 +304,12 @@ describe('POST /orders: validation', () => {
 
   test('when the body is not JSON, then 400', async () => {
     const { headers } = await t.signIn();
-    const res = await t.app.inject({ method: 'POST', url: '/orders', headers: { ...headers, 'content-type': 'application/json' }, payload: '{"productId":' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...headers, 'content-type': 'application/json' },
+      payload: '{"productId":',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('validation_error');
   });
@@ -347,9 +361,9 @@ describe('storing an order', () => {
   test('when a line cannot be stored, then the order row is rolled back with it', async () => {
     const userId = randomUUID();
     const badLine = { productId: randomUUID(), name: 'x', unitPriceCents: 100, quantity: 0, lineTotalCents: 0 };
-    await expect(withTransaction(t.pool, (client) => insertOrder(client, { userId, status: 'confirmed', totalCents: 0, lines: [badLine] }))).rejects.toThrow(
-      /order_items_quantity_check/,
-    );
+    await expect(
+      withTransaction(t.pool, (client) => insertOrder(client, { userId, status: 'confirmed', totalCents: 0, lines: [badLine] })),
+    ).rejects.toThrow(/order_items_quantity_check/);
     const { rows } = await t.pool.query<{ n: number }>('SELECT count(*) AS n FROM orders WHERE user_id = $1', [userId]);
     expect(rows[0]!.n).toBe(0);
   });

@@ -36,7 +36,7 @@ async function setStatus(id: string, status: string) {
 }
 
 describe('GET /orders', () => {
-  test("when a user lists, then only their own orders come, newest first, with lines and the total count", async () => {
+  test('when a user lists, then only their own orders come, newest first, with lines and the total count', async () => {
     const alice = await t.signIn();
     const bob = await t.signIn();
     const first = await place(alice.headers);
@@ -71,12 +71,15 @@ describe('GET /orders', () => {
     expect(beyond).toEqual({ orders: [], total: 3, limit: 2, offset: 10 });
   });
 
-  test.each(['limit=0', 'limit=101', 'offset=-1', 'limit=x', 'userId=nope', 'other=1'])('when the query has %s, then 400', async (query) => {
-    const { headers } = await t.signIn();
-    const res = await get(`/orders?${query}`, headers);
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe('validation_error');
-  });
+  test.each(['limit=0', 'limit=101', 'offset=-1', 'limit=x', 'userId=nope', 'other=1'])(
+    'when the query has %s, then 400',
+    async (query) => {
+      const { headers } = await t.signIn();
+      const res = await get(`/orders?${query}`, headers);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('validation_error');
+    },
+  );
 
   test("when an admin lists, then everyone's orders come", async () => {
     const admin = await t.signIn('admin');
@@ -128,7 +131,7 @@ describe('GET /orders/:id', () => {
     expect(res.json().order).toEqual(order);
   });
 
-  test("when another user asks, then 404 as if it did not exist", async () => {
+  test('when another user asks, then 404 as if it did not exist', async () => {
     const owner = await t.signIn();
     const other = await t.signIn();
     const order = await place(owner.headers);
@@ -168,7 +171,12 @@ describe('POST /orders/:id/cancel', () => {
     const res = await cancel(order.id, headers);
     expect(res.statusCode).toBe(200);
     const cancelled = res.json().order;
-    expect(cancelled).toMatchObject({ id: order.id, status: 'cancelled', items: [expect.objectContaining({ quantity: 1 })], createdAt: order.createdAt });
+    expect(cancelled).toMatchObject({
+      id: order.id,
+      status: 'cancelled',
+      items: [expect.objectContaining({ quantity: 1 })],
+      createdAt: order.createdAt,
+    });
     expect(new Date(cancelled.updatedAt).getTime()).toBeGreaterThan(new Date(order.updatedAt).getTime());
     expect((await get(`/orders/${order.id}`, headers)).json().order.status).toBe('cancelled');
   });
@@ -206,7 +214,7 @@ describe('POST /orders/:id/cancel', () => {
     expect(answers.map((res) => res.statusCode).sort()).toEqual([200, 409, 409, 409, 409]);
   });
 
-  test("when another user tries to cancel, then 404 and the order stays confirmed", async () => {
+  test('when another user tries to cancel, then 404 and the order stays confirmed', async () => {
     const owner = await t.signIn();
     const other = await t.signIn();
     const order = await place(owner.headers);
@@ -244,7 +252,10 @@ describe('authentication', () => {
   });
 
   test('when the token has expired, then 401 "token expired"', async () => {
-    const token = await t.issuer.sign({ id: randomUUID(), username: 'old', role: 'user' }, { issuedAt: Math.floor(Date.now() / 1000) - 7200, expiresIn: Math.floor(Date.now() / 1000) - 3600 });
+    const token = await t.issuer.sign(
+      { id: randomUUID(), username: 'old', role: 'user' },
+      { issuedAt: Math.floor(Date.now() / 1000) - 7200, expiresIn: Math.floor(Date.now() / 1000) - 3600 },
+    );
     const res = await get('/orders', { authorization: `Bearer ${token}` });
     expect(res.statusCode).toBe(401);
     expect(res.json().error.message).toBe('token expired');
@@ -293,6 +304,10 @@ describe('probes and docs', () => {
       expect(operation.security).toEqual([{ bearerAuth: [] }]);
       expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining([...statuses]));
     }
-    expect(doc.paths['/orders'].post.requestBody.content['application/json'].schema).toMatchObject({ if: expect.any(Object), then: expect.any(Object), else: expect.any(Object) });
+    expect(doc.paths['/orders'].post.requestBody.content['application/json'].schema).toMatchObject({
+      if: expect.any(Object),
+      then: expect.any(Object),
+      else: expect.any(Object),
+    });
   });
 });

@@ -112,7 +112,11 @@ describe('priceOrder', () => {
       ],
       catalog({ id: A, name: 'Mug', priceCents: 1999, stock: 3 }, { id: B, name: 'Sticker', priceCents: 10, stock: 50 }),
     );
-    expect(result).toEqual({ ok: false, reason: 'insufficient_stock', shortfalls: [{ index: 1, productId: B, requested: 51, available: 50 }] });
+    expect(result).toEqual({
+      ok: false,
+      reason: 'insufficient_stock',
+      shortfalls: [{ index: 1, productId: B, requested: 51, available: 50 }],
+    });
   });
 
   test('when a product is both missing and others short, then missing products are reported first', () => {

@@ -81,7 +81,8 @@ export async function startProductStub(): Promise<ProductStub> {
 
   function answer(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://stub');
-    if (req.method !== 'GET' || url.pathname !== '/products') return send(res, 404, { error: { code: 'not_found', message: 'no such route' } });
+    if (req.method !== 'GET' || url.pathname !== '/products')
+      return send(res, 404, { error: { code: 'not_found', message: 'no such route' } });
     if (stub.failStatus) return send(res, stub.failStatus, { error: { code: 'internal_error', message: 'Internal Server Error' } });
     if (stub.override && 'text' in stub.override) return sendText(res, 200, stub.override.text);
     if (stub.override) return send(res, 200, stub.override.json);

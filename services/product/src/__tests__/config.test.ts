@@ -14,7 +14,9 @@ describe('loadConfig', () => {
       USER_SERVICE_URL: 'http://127.0.0.1:3001',
       JWKS_URL: 'http://127.0.0.1:3001/.well-known/jwks.json',
     });
-    expect(loadConfig({ ...dev, USER_SERVICE_URL: 'http://user-service:3001/' }).JWKS_URL).toBe('http://user-service:3001/.well-known/jwks.json');
+    expect(loadConfig({ ...dev, USER_SERVICE_URL: 'http://user-service:3001/' }).JWKS_URL).toBe(
+      'http://user-service:3001/.well-known/jwks.json',
+    );
   });
 
   test('when JWKS_URL is set, then it wins', () => {

@@ -73,13 +73,16 @@ describe('admin routes: authentication and role', () => {
     await expectUnchanged(product);
   });
 
-  test.each(routes)('%s: when the caller is not an admin, then 403 (before the body is validated) and nothing changes', async (_name, route) => {
-    const product = await createProduct();
-    const res = await app.inject({ method: route.method, url: route.url(product.id), headers: user, payload: invalidBody });
-    expect(res.statusCode).toBe(403);
-    expect(res.json().error).toEqual({ code: 'forbidden', message: 'admin role required' });
-    await expectUnchanged(product);
-  });
+  test.each(routes)(
+    '%s: when the caller is not an admin, then 403 (before the body is validated) and nothing changes',
+    async (_name, route) => {
+      const product = await createProduct();
+      const res = await app.inject({ method: route.method, url: route.url(product.id), headers: user, payload: invalidBody });
+      expect(res.statusCode).toBe(403);
+      expect(res.json().error).toEqual({ code: 'forbidden', message: 'admin role required' });
+      await expectUnchanged(product);
+    },
+  );
 
   test('POST /products: when a non-admin sends a valid body, then 403 and nothing is stored', async () => {
     const payload = validProduct();

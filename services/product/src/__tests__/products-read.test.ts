@@ -16,7 +16,12 @@ beforeAll(async () => {
 afterAll(async () => close());
 
 async function createProduct(name: string, price: number | string = 1) {
-  const res = await app.inject({ method: 'POST', url: '/products', headers: admin, payload: { name, description: `about ${name}`, price } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/products',
+    headers: admin,
+    payload: { name, description: `about ${name}`, price },
+  });
   expect(res.statusCode, res.body).toBe(201);
   return res.json().product;
 }
@@ -134,14 +139,25 @@ describe('GET /products: paging, order and search', () => {
     expect(res.statusCode).toBe(200);
   });
 
-  test.each(['limit=0', 'limit=101', 'limit=abc', 'limit=1.5', 'limit=-1', 'offset=-1', 'offset=abc', 'offset=0.5', 'q=', `q=${'q'.repeat(101)}`, 'ids=', 'sort=name', 'price=1'])(
-    'when the query has %j, then 400 validation_error',
-    async (query) => {
-      const res = await list(query);
-      expect(res.statusCode).toBe(400);
-      expect(res.json().error.code).toBe('validation_error');
-    },
-  );
+  test.each([
+    'limit=0',
+    'limit=101',
+    'limit=abc',
+    'limit=1.5',
+    'limit=-1',
+    'offset=-1',
+    'offset=abc',
+    'offset=0.5',
+    'q=',
+    `q=${'q'.repeat(101)}`,
+    'ids=',
+    'sort=name',
+    'price=1',
+  ])('when the query has %j, then 400 validation_error', async (query) => {
+    const res = await list(query);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('validation_error');
+  });
 });
 
 describe('GET /products?ids=', () => {
@@ -192,7 +208,11 @@ describe('GET /products?ids=', () => {
     const ids = Array.from({ length: 101 }, () => randomUUID());
     const res = await list(`ids=${ids.join(',')}`);
     expect(res.statusCode).toBe(400);
-    expect(res.json().error).toMatchObject({ code: 'validation_error', message: 'ids must list at most 100 ids (got 101)', details: [{ path: 'ids' }] });
+    expect(res.json().error).toMatchObject({
+      code: 'validation_error',
+      message: 'ids must list at most 100 ids (got 101)',
+      details: [{ path: 'ids' }],
+    });
   });
 
   test.each([`${randomUUID()},nope`, 'nope', `${randomUUID()},,${randomUUID()}`, `${randomUUID()},`, `'; DROP TABLE products; --`])(
@@ -210,7 +230,11 @@ describe('documents and probes', () => {
   test('GET /openapi.json: documents every product route under the products tag, with security on admin routes', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(Object.keys(doc.paths).sort()).toEqual(['/products', '/products/{id}']);
-    const operations = [doc.paths['/products'].get, doc.paths['/products'].post, ...['get', 'patch', 'delete'].map((m) => doc.paths['/products/{id}'][m])];
+    const operations = [
+      doc.paths['/products'].get,
+      doc.paths['/products'].post,
+      ...['get', 'patch', 'delete'].map((m) => doc.paths['/products/{id}'][m]),
+    ];
     for (const operation of operations) {
       expect(operation.tags).toEqual(['products']);
       expect(operation.summary).toEqual(expect.any(String));

@@ -40,7 +40,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('POST /products', () => {
   test('when an admin creates a product, then 201 with the product, its Location, and it can be read back', async () => {
     const name = `Espresso cup ${uniqueToken()}`;
-    const res = await app.inject({ method: 'POST', url: '/products', headers: admin, payload: { name, description: 'Stoneware, 80 ml', price: 19.99, stock: 12 } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/products',
+      headers: admin,
+      payload: { name, description: 'Stoneware, 80 ml', price: 19.99, stock: 12 },
+    });
     expect(res.statusCode).toBe(201);
     const { product } = res.json();
     expect(product).toEqual({
@@ -61,7 +66,12 @@ describe('POST /products', () => {
 
   test('when stock is left out, then it is 0; when the name has blanks around it, then they are trimmed', async () => {
     const token = uniqueToken();
-    const res = await app.inject({ method: 'POST', url: '/products', headers: admin, payload: { name: `  Plate ${token}\t`, description: '', price: 3 } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/products',
+      headers: admin,
+      payload: { name: `  Plate ${token}\t`, description: '', price: 3 },
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json().product).toMatchObject({ name: `Plate ${token}`, description: '', price: 3, stock: 0 });
   });
@@ -141,7 +151,12 @@ describe('POST /products', () => {
   });
 
   test('when the body is not JSON, then 400', async () => {
-    const res = await app.inject({ method: 'POST', url: '/products', headers: { ...admin, 'content-type': 'application/json' }, payload: '{"name":' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/products',
+      headers: { ...admin, 'content-type': 'application/json' },
+      payload: '{"name":',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('validation_error');
   });
@@ -216,7 +231,12 @@ describe('PATCH /products/:id', () => {
 
   test('when a field the contract does not know is sent, then 400 naming it and nothing changes', async () => {
     const before = await createProduct();
-    const res = await app.inject({ method: 'PATCH', url: `/products/${before.id}`, headers: admin, payload: { price: 1, createdAt: '2000-01-01T00:00:00Z' } });
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `/products/${before.id}`,
+      headers: admin,
+      payload: { price: 1, createdAt: '2000-01-01T00:00:00Z' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.message).toBe('unknown field "createdAt"');
     expect((await app.inject({ method: 'GET', url: `/products/${before.id}` })).json().product).toEqual(before);

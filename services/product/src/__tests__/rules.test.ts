@@ -1,5 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import { centsToPrice, containsPattern, MAX_PRICE_CENTS, normalizeName, normalizeUuid, numberToPlainDecimal, parseIdList, parsePrice } from '../rules.js';
+import {
+  centsToPrice,
+  containsPattern,
+  MAX_PRICE_CENTS,
+  normalizeName,
+  normalizeUuid,
+  numberToPlainDecimal,
+  parseIdList,
+  parsePrice,
+} from '../rules.js';
 
 function centsOf(value: unknown): number {
   const parsed = parsePrice(value);
@@ -89,19 +98,50 @@ describe('parsePrice', () => {
     },
   );
 
-  test.each([1_000_000.01, 1_000_000.005, 2_000_000, 1e21, Number.MAX_VALUE, Number.MAX_SAFE_INTEGER, '1000000.01', '1000000.005', '99999999999999999999999999'])(
-    'when the price %j is over 1,000,000.00 after rounding, then it is rejected as too large',
-    (value) => {
-      expect(rejectionOf(value)).toBe('price must be at most 1000000.00');
-    },
-  );
+  test.each([
+    1_000_000.01,
+    1_000_000.005,
+    2_000_000,
+    1e21,
+    Number.MAX_VALUE,
+    Number.MAX_SAFE_INTEGER,
+    '1000000.01',
+    '1000000.005',
+    '99999999999999999999999999',
+  ])('when the price %j is over 1,000,000.00 after rounding, then it is rejected as too large', (value) => {
+    expect(rejectionOf(value)).toBe('price must be at most 1000000.00');
+  });
 
-  test.each(['', '   ', 'abc', 'NaN', 'Infinity', '-Infinity', '1e3', '1E3', '1e-7', '0x10', '0b1', '0o7', '1,000', '1_000', '12abc', '1.2.3', '.', '-', '+', '--1', '+-1', '$5', '5 5', '١٢', '١', '0.5%'])(
-    'when the string %j is not a plain decimal, then it is rejected naming price',
-    (value) => {
-      expect(rejectionOf(value)).toMatch(/^price must be a non-negative decimal number/);
-    },
-  );
+  test.each([
+    '',
+    '   ',
+    'abc',
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '1e3',
+    '1E3',
+    '1e-7',
+    '0x10',
+    '0b1',
+    '0o7',
+    '1,000',
+    '1_000',
+    '12abc',
+    '1.2.3',
+    '.',
+    '-',
+    '+',
+    '--1',
+    '+-1',
+    '$5',
+    '5 5',
+    '١٢',
+    '١',
+    '0.5%',
+  ])('when the string %j is not a plain decimal, then it is rejected naming price', (value) => {
+    expect(rejectionOf(value)).toMatch(/^price must be a non-negative decimal number/);
+  });
 
   test.each([NaN, Infinity, -Infinity])('when the number %s is not finite, then it is rejected naming price', (value) => {
     expect(rejectionOf(value)).toMatch(/^price must be a non-negative decimal number/);
