@@ -13,11 +13,22 @@ compose_command() {
   fi
 }
 
-# Compose reads .env for compose.yaml's variables; start from the marked development values.
+# Compose reads .env for compose.yaml's variables. A new .env is .env.example with every value
+# marked dev-only replaced by a fresh random one: the services run with NODE_ENV=production,
+# which refuses the committed dev-only values (deploy/lib/compose-file.ts does the same for the checks).
+fresh_env_from_example() {
+  node -e '
+    const { readFileSync, writeFileSync } = require("node:fs");
+    const { randomBytes } = require("node:crypto");
+    const text = readFileSync(process.argv[1], "utf8").replace(/=dev-only-[A-Za-z0-9._~-]*/g, () => "=" + randomBytes(24).toString("hex"));
+    writeFileSync(process.argv[2], text, { mode: 0o600 });
+  ' "$1" "$2"
+}
+
 ensure_env() {
   if [ ! -f .env ]; then
-    cp .env.example .env
-    echo 'created .env from .env.example (development values: edit .env before exposing anything)'
+    fresh_env_from_example .env.example .env
+    echo 'created .env from .env.example with fresh random passwords (the admin password is in .env)'
   fi
 }
 
@@ -35,22 +46,27 @@ gateway_url() {
   echo "http://$host:$port"
 }
 
-# Polls URL until it answers 200, for at most SECONDS_LIMIT seconds.
+# Polls URL until it answers 200, for at most SECONDS_LIMIT seconds. The deadline timer also
+# keeps Node alive: a fetch whose connection a proxy resets can otherwise leave nothing pending,
+# and Node would exit 0 without an answer.
 wait_for_ok() {
   local url="$1" limit="${2:-180}"
   node -e '
     const [url, limit] = [process.argv[1], Number(process.argv[2]) * 1000];
     const started = Date.now();
+    setTimeout(() => {
+      console.error(`${url} did not answer 200 within ${limit / 1000} s`);
+      process.exit(1);
+    }, limit);
     (async () => {
       for (;;) {
         try {
           const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-          if (res.status === 200) return console.log(`${url} answered 200 after ${Math.round((Date.now() - started) / 1000)} s`);
+          if (res.status === 200) {
+            console.log(`${url} answered 200 after ${Math.round((Date.now() - started) / 1000)} s`);
+            process.exit(0);
+          }
         } catch {}
-        if (Date.now() - started > limit) {
-          console.error(`${url} did not answer 200 within ${limit / 1000} s`);
-          process.exit(1);
-        }
         await new Promise((r) => setTimeout(r, 1000));
       }
     })();

@@ -31,7 +31,7 @@ type Clean<S extends Spec> = { readonly [K in keyof S]: S[K] extends ValidatorSp
  * Reads and validates settings once, from `env` (default `process.env`).
  * `devDefault` values apply only when `NODE_ENV` is set to something other
  * than `production`; elsewhere such a variable is required, and setting it
- * to the development default itself is refused.
+ * to the development default itself, or to any value marked `dev-only`, is refused.
  */
 export function getConfig<S extends Spec>(schema: S, env: NodeJS.ProcessEnv = process.env): Clean<S> {
   if (isProduction(env)) refuseDevDefaults(schema, env);
@@ -47,20 +47,25 @@ export function getConfig<S extends Spec>(schema: S, env: NodeJS.ProcessEnv = pr
   }) as unknown as Clean<S>;
 }
 
+/** The marker of the development values committed to the repository (.env.example, the k8s dev overlay). */
+export const DEV_ONLY = 'dev-only';
+const DEV_ONLY_MARKER = /dev-only/i;
+
 function isDevDefaultValue(value: unknown): value is string | number | boolean {
   return (typeof value === 'string' && value !== '') || typeof value === 'number' || typeof value === 'boolean';
 }
 
 // A development default copied into a production environment is as bad as no value at all.
 function refuseDevDefaults(schema: Spec, env: NodeJS.ProcessEnv): void {
-  const copied = Object.entries(schema)
-    .filter(([name, spec]) => isDevDefaultValue(spec.devDefault) && env[name] === String(spec.devDefault))
-    .map(([name]) => name);
-  if (copied.length > 0) {
-    throw new ConfigError(
-      `Invalid configuration: ${copied.map((name) => `${name} is the development default, which production refuses`).join('; ')}`,
-    );
-  }
+  const problems = Object.entries(schema).flatMap(([name, spec]) => {
+    const value = env[name];
+    if (value === undefined) return [];
+    if (isDevDefaultValue(spec.devDefault) && value === String(spec.devDefault))
+      return [`${name} is the development default, which production refuses`];
+    if (DEV_ONLY_MARKER.test(value)) return [`${name} holds a value marked "${DEV_ONLY}", which production refuses`];
+    return [];
+  });
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 }
 
 /**

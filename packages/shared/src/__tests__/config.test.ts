@@ -37,6 +37,14 @@ describe('getConfig', () => {
     );
   });
 
+  test('when production is given a value marked dev-only (committed for Compose or the k8s dev overlay), then it is refused', () => {
+    const marked = 'postgres://app:dev-only-db-password@db:5432/app';
+    expect(() => getConfig(schema, { NODE_ENV: 'production', DATABASE_URL: marked })).toThrow(
+      /DATABASE_URL holds a value marked "dev-only"/,
+    );
+    expect(getConfig(schema, { NODE_ENV: 'development', DATABASE_URL: marked }).DATABASE_URL).toBe(marked);
+  });
+
   test('when production sets a real value, then it is used', () => {
     expect(getConfig(schema, { NODE_ENV: 'production', DATABASE_URL: 'postgres://svc:s3cret@db:5432/app' }).DATABASE_URL).toBe(
       'postgres://svc:s3cret@db:5432/app',

@@ -1,0 +1,156 @@
+import { beforeAll, describe, expect, test } from 'vitest';
+import { composeProblems } from '../lib/compose-checks.js';
+import { loadCompose, type ComposeFile } from '../lib/compose-file.js';
+import { requiredVariables } from '../lib/deployables.js';
+import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
+
+let facts: RepoFacts;
+
+beforeAll(async () => {
+  facts = await loadRepoFacts();
+});
+
+function checkAll(compose: ComposeFile) {
+  const portsOf = (name: string) => facts.deployables.find((d) => d.deployable.name === name)?.imagePort;
+  const results = facts.deployables.map((d) =>
+    composeProblems(compose, {
+      ...d,
+      image: `${facts.images.prefix}/${d.deployable.name}:${facts.images.tag}`,
+      healthcheckPath: facts.healthcheckPath,
+      portsOf,
+    }),
+  );
+  return { problems: results.flatMap((r) => r.problems), edges: results.flatMap((r) => r.edges) };
+}
+
+/** compose.yaml as it would be with one edit, interpolated with the .env made from .env.example like the real one. */
+function composeWith(edit: (compose: ComposeFile) => void): ComposeFile {
+  const compose = loadCompose(facts.composeText, facts.composeEnv);
+  edit(compose);
+  return compose;
+}
+
+describe('compose.yaml with .env.example', () => {
+  test('every deployable passes the consistency checks (config, URLs, credentials, health, ports, image)', () => {
+    expect(checkAll(facts.compose).problems).toEqual([]);
+  });
+
+  test('the connections it configures are the designed ones: gateway to all, order to product and user, product to user, each to its own database', () => {
+    const edges = checkAll(facts.compose).edges.map((e) => `${e.from} -> ${e.to}:${e.port}`);
+    expect(edges.sort()).toEqual(
+      [
+        'gateway -> user-service:3001',
+        'gateway -> product-service:3002',
+        'gateway -> order-service:3003',
+        'order-service -> product-service:3002',
+        'order-service -> user-service:3001',
+        'order-service -> order-db:5432',
+        'product-service -> user-service:3001',
+        'product-service -> product-db:5432',
+        'user-service -> user-db:5432',
+      ].sort(),
+    );
+  });
+
+  test('each service has its own PostgreSQL, on a network no other service joins', () => {
+    for (const db of ['user-db', 'product-db', 'order-db']) {
+      const networks = facts.compose.services[db]?.networks as string[];
+      const members = Object.entries(facts.compose.services).filter(([, s]) => (s.networks as string[]).some((n) => networks.includes(n)));
+      expect(members.map(([name]) => name).sort(), db).toEqual([db, db.replace('-db', '-service')].sort());
+      expect(facts.compose.networks?.[networks[0] as string]?.internal, db).toBe(true);
+    }
+  });
+
+  test('only the gateway publishes a port, and only on the loopback interface by default', () => {
+    const publishing = Object.entries(facts.compose.services).filter(([, s]) => (s.ports ?? []).length > 0);
+    expect(publishing.map(([name]) => name)).toEqual(['gateway']);
+    expect(facts.compose.services.gateway?.ports).toEqual(['127.0.0.1:8080:8080']);
+  });
+
+  test('the compose scripts replace every dev-only value of .env.example with a fresh one', () => {
+    expect(Object.values(facts.composeEnv).filter((value) => value.includes('dev-only'))).toEqual([]);
+    expect(facts.composeEnv.ADMIN_PASSWORD).toMatch(/^[0-9a-f]{48}$/);
+  });
+
+  test('.env.example: its development values are marked as such and are not the devDefaults production refuses', () => {
+    const devDefaults = facts.deployables.flatMap((d) =>
+      Object.values(d.config.configSchema)
+        .map((spec) => spec.devDefault)
+        .filter((v) => v !== undefined && v !== ''),
+    );
+    const secrets = Object.entries(facts.dotEnv).filter(([key]) => /PASSWORD/.test(key));
+    expect(secrets.length).toBeGreaterThanOrEqual(4);
+    for (const [key, value] of secrets) {
+      expect(value, key).toMatch(/^dev-only-/);
+      expect(devDefaults, key).not.toContain(value);
+    }
+  });
+
+  test('a missing required variable in .env stops interpolation, as Compose does', () => {
+    const { ADMIN_PASSWORD: _dropped, ...rest } = facts.dotEnv;
+    expect(() => loadCompose(facts.composeText, rest)).toThrow(/ADMIN_PASSWORD/);
+  });
+});
+
+describe('the compose checks catch breakage', () => {
+  test('when a service loses a variable its configSchema requires, then the check names it', () => {
+    const broken = composeWith((c) => {
+      delete (c.services['order-service']?.environment as Record<string, string>).DATABASE_URL;
+    });
+    const required = requiredVariables(facts.deployables.find((d) => d.deployable.name === 'order-service')!.config.configSchema);
+    expect(required).toContain('DATABASE_URL');
+    expect(checkAll(broken).problems).toEqual([
+      "compose order-service: DATABASE_URL is required by the service's configSchema but not set",
+    ]);
+  });
+
+  test('when the admin password is the devDefault, then loadConfig refuses it in production', () => {
+    const devDefault = facts.deployables.find((d) => d.deployable.name === 'user-service')!.config.configSchema.ADMIN_PASSWORD?.devDefault;
+    if (typeof devDefault !== 'string') throw new Error('the user service has no ADMIN_PASSWORD devDefault');
+    const broken = composeWith((c) => {
+      (c.services['user-service']?.environment as Record<string, string>).ADMIN_PASSWORD = devDefault;
+    });
+    expect(checkAll(broken).problems).toEqual([
+      expect.stringMatching(/^compose user-service: the service's loadConfig refuses this environment: .*ADMIN_PASSWORD/),
+    ]);
+  });
+
+  test('when an upstream URL has the wrong port, then the check says which port the target listens on', () => {
+    const broken = composeWith((c) => {
+      (c.services['order-service']?.environment as Record<string, string>).PRODUCT_SERVICE_URL = 'http://product-service:3001';
+    });
+    expect(checkAll(broken).problems).toEqual([
+      'compose order-service: PRODUCT_SERVICE_URL uses port 3001, but product-service listens on 3002',
+    ]);
+  });
+
+  test('when the database password differs from the one the database was created with, then the check fails', () => {
+    const broken = composeWith((c) => {
+      (c.services['product-db']?.environment as Record<string, string>).POSTGRES_PASSWORD = 'something-else';
+    });
+    expect(checkAll(broken).problems).toEqual([
+      expect.stringMatching(/^compose product-service: DATABASE_URL password is not the database's POSTGRES_PASSWORD/),
+    ]);
+  });
+
+  test('when the gateway does not wait for a healthy upstream, or the image name drifts, then both are reported', () => {
+    const broken = composeWith((c) => {
+      const gateway = c.services.gateway!;
+      delete (gateway.depends_on as Record<string, unknown>)['order-service'];
+      gateway.image = 'mini-ecommerce/api-gateway:dev';
+    });
+    expect(checkAll(broken).problems.sort()).toEqual(
+      [
+        'compose gateway: does not wait for order-service to be healthy',
+        'compose gateway: image mini-ecommerce/api-gateway:dev, but scripts/images.sh builds mini-ecommerce/gateway:dev',
+      ].sort(),
+    );
+  });
+
+  test('when a service and its database share no network, then the check fails', () => {
+    const broken = composeWith((c) => {
+      c.services['user-db']!.networks = ['order-data'];
+    });
+    expect(checkAll(broken).problems).toContain('compose user-service: shares no network with user-db, which its DATABASE_URL needs');
+  });
+});

@@ -1,0 +1,93 @@
+import { beforeAll, describe, expect, test } from 'vitest';
+import { buildContextProblems, healthcheckPath, parseImagesScript } from '../lib/build-files.js';
+import { interpolate } from '../lib/compose-file.js';
+import { defaultPort, DEPLOYABLES, readRepoFile } from '../lib/deployables.js';
+import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
+
+let facts: RepoFacts;
+let dockerignore: string;
+let workspaces: string[];
+
+beforeAll(async () => {
+  facts = await loadRepoFacts();
+  dockerignore = readRepoFile('.dockerignore');
+  workspaces = (JSON.parse(readRepoFile('package.json')) as { workspaces: string[] }).workspaces;
+});
+
+describe('images', () => {
+  test('scripts/images.sh builds one mini-ecommerce/<name>:dev image per deployable, with the port its configSchema defaults to', () => {
+    expect(facts.images.prefix).toBe('mini-ecommerce');
+    expect(facts.images.tag).toBe('dev');
+    expect(facts.images.images.map((i) => [i.name, i.workspace])).toEqual(DEPLOYABLES.map((d) => [d.name, d.workspace]));
+    for (const { deployable, config, imagePort } of facts.deployables)
+      expect(imagePort, deployable.name).toBe(defaultPort(config.configSchema));
+  });
+
+  test('the Dockerfile installs from every workspace manifest, and .dockerignore lets every workspace in', () => {
+    expect(workspaces.length).toBeGreaterThanOrEqual(5);
+    expect(buildContextProblems(facts.dockerfile, dockerignore, workspaces, DEPLOYABLES)).toEqual([]);
+  });
+
+  test('the runtime stage runs as the non-root uid 1000, production only, node as PID 1, and a HEALTHCHECK on a path every process serves', () => {
+    const runtime = facts.dockerfile.split(/^FROM /m).at(-1) ?? '';
+    expect(runtime).toMatch(/^USER 1000:1000$/m);
+    expect(runtime).toMatch(/NODE_ENV=production/);
+    expect(runtime).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(facts.dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(facts.healthcheckPath).toBe('/readyz');
+    expect(facts.serves(facts.healthcheckPath as string)).toBe(true);
+  });
+
+  test('every deployable builds its app on createApp, so the probe paths the checks read from createApp are its own', () => {
+    for (const { workspace } of DEPLOYABLES) expect(readRepoFile(`${workspace}/src/app.ts`), workspace).toMatch(/\bcreateApp\(/);
+  });
+
+  test('.dockerignore starts from nothing, so .env, node_modules and local data never enter an image', () => {
+    const lines = dockerignore.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(lines[0]).toBe('*');
+    expect(lines.filter((l) => l.startsWith('!') && /\.env|node_modules|\.data|dist/.test(l))).toEqual([]);
+  });
+});
+
+describe('the image checks catch breakage', () => {
+  test('when a workspace is added but the Dockerfile does not copy its manifest, then both install stages are reported', () => {
+    const problems = buildContextProblems(facts.dockerfile, dockerignore, [...workspaces, 'services/payment'], DEPLOYABLES);
+    expect(problems).toEqual([
+      'Dockerfile stage build: does not copy services/payment/package.json',
+      'Dockerfile stage deps: does not copy services/payment/package.json',
+      '.dockerignore: does not let services/payment/package.json into the build context',
+      '.dockerignore: does not let services/payment/tsconfig.json into the build context',
+      '.dockerignore: does not let services/payment/src into the build context',
+    ]);
+  });
+
+  test("when .dockerignore drops a service's migrations, then the check fails", () => {
+    const problems = buildContextProblems(
+      facts.dockerfile,
+      dockerignore.replace('!services/order/migrations\n', ''),
+      workspaces,
+      DEPLOYABLES,
+    );
+    expect(problems).toEqual(['.dockerignore: does not let services/order/migrations in']);
+  });
+
+  test('when the HEALTHCHECK asks a path nobody serves, then it is visible', () => {
+    const path = healthcheckPath(facts.dockerfile.replace("'/readyz'", "'/health'"));
+    expect(path).toBe('/health');
+    expect(facts.serves(path as string)).toBe(false);
+  });
+
+  test('when a DEPLOYABLES line in images.sh is malformed, then parsing says so', () => {
+    const script = readRepoFile('scripts/images.sh').replace('"gateway gateway 8080"', '"gateway gateway"');
+    expect(() => parseImagesScript(script)).toThrow('bad DEPLOYABLES line "gateway gateway"');
+  });
+});
+
+describe('Compose interpolation (as the checks read compose.yaml)', () => {
+  test('defaults, required values, $$ escapes and bare variables behave as in Compose', () => {
+    const env = { SET: 'x', EMPTY: '' };
+    expect(interpolate('${SET:-d} ${EMPTY:-d} ${EMPTY-d} ${MISSING-d} $SET $$SET', env)).toBe('x d  d x $SET');
+    expect(interpolate('${SET:?needed}', env)).toBe('x');
+    expect(() => interpolate('${EMPTY:?needed here}', env)).toThrow('required variable EMPTY is missing a value: needed here');
+  });
+});

@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { parseDotEnv } from '../lib/compose-file.js';
+import type { Edge } from '../lib/config-checks.js';
+import { requiredVariables, ROOT } from '../lib/deployables.js';
+import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
+import { databaseProblems, deploymentProblems, ingressProblems, networkPolicyProblems } from '../lib/k8s-checks.js';
+import { describeObject, findKubectl, findObject, OVERLAYS, renderKustomization, type K8sObject } from '../lib/kustomize.js';
+import { schemaProblems, unknownFieldProblems } from '../lib/schema-check.js';
+
+const kubectl = findKubectl();
+// Outside CI a machine without kubectl may skip these; in CI they always run (and fail without it).
+const skip = !kubectl && process.env.CI !== 'true';
+if (skip)
+  console.warn('deploy/__tests__/kubernetes.test.ts: skipped, kubectl is not on the PATH (install it to render the Kustomize overlays)');
+
+const NAMESPACE = 'mini-ecommerce';
+let facts: RepoFacts;
+const rendered = new Map<string, K8sObject[]>();
+
+beforeAll(async () => {
+  facts = await loadRepoFacts();
+  if (skip) return;
+  for (const overlay of OVERLAYS) rendered.set(overlay, renderKustomization(overlay));
+});
+
+function objectsOf(overlay: string): K8sObject[] {
+  const objects = rendered.get(overlay);
+  if (!objects) throw new Error(`${overlay} was not rendered`);
+  return structuredClone(objects);
+}
+
+/** Every consistency check on one render; `edges` are the connections its configuration opens. */
+function checkRender(objects: K8sObject[]): { problems: string[]; edges: Edge[] } {
+  const problems: string[] = [];
+  const edges: Edge[] = [];
+  for (const d of facts.deployables) {
+    const result = deploymentProblems(objects, d);
+    problems.push(...result.problems, ...databaseProblems(objects, d.deployable));
+    edges.push(...result.edges);
+  }
+  problems.push(...ingressProblems(objects));
+  problems.push(...networkPolicyProblems(objects, edges, NAMESPACE));
+  return { problems, edges };
+}
+
+function deployment(objects: K8sObject[], name: string): IDeployment {
+  const found = findObject<IDeployment>(objects, 'Deployment', name);
+  if (!found) throw new Error(`no Deployment ${name}`);
+  return found;
+}
+
+function container(objects: K8sObject[], name: string) {
+  const found = deployment(objects, name).spec?.template.spec?.containers.find((c) => c.name === name);
+  if (!found) throw new Error(`no container ${name}`);
+  return found;
+}
+
+describe.skipIf(skip)('Kubernetes manifests (kubectl kustomize)', () => {
+  describe.each(OVERLAYS)('%s', (overlay) => {
+    test('renders, and every object validates against the Kubernetes schema', () => {
+      const objects = objectsOf(overlay);
+      expect(objects.length).toBeGreaterThan(20);
+      expect(schemaProblems(objects)).toEqual([]);
+    });
+
+    test('no object carries a field the Kubernetes schema does not know', () => {
+      expect(unknownFieldProblems(objectsOf(overlay))).toEqual([]);
+    });
+
+    test('everything lives in the mini-ecommerce namespace, which enforces the restricted Pod Security Standard', () => {
+      const objects = objectsOf(overlay);
+      const namespaced = objects.filter((o) => o.kind !== 'Namespace');
+      expect(namespaced.filter((o) => o.metadata.namespace !== NAMESPACE).map(describeObject)).toEqual([]);
+      expect(findObject(objects, 'Namespace', NAMESPACE)?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    });
+
+    test('every deployable passes the consistency checks: config, ports, probes, URLs, credentials, hardening, HPA, PDB, policies', () => {
+      expect(checkRender(objectsOf(overlay)).problems).toEqual([]);
+    });
+  });
+
+  test('the configured connections are the designed ones, so the NetworkPolicies allow exactly those', () => {
+    const edges = checkRender(objectsOf('k8s/overlays/dev')).edges.map((e) => `${e.from} -> ${e.to}:${e.port}`);
+    expect(edges.sort()).toEqual(
+      [
+        'gateway -> user-service:3001',
+        'gateway -> product-service:3002',
+        'gateway -> order-service:3003',
+        'order-service -> product-service:3002',
+        'order-service -> user-service:3001',
+        'order-service -> order-db:5432',
+        'product-service -> user-service:3001',
+        'product-service -> product-db:5432',
+        'user-service -> user-db:5432',
+      ].sort(),
+    );
+  });
+
+  test('images: the names scripts/images.sh builds, tagged as it tags them in dev and with the release version in prod; PostgreSQL as in Compose', () => {
+    const composeDb = facts.compose.services['user-db']?.image;
+    for (const [overlay, tag] of [
+      ['k8s/overlays/dev', facts.images.tag],
+      ['k8s/overlays/prod', facts.rootVersion],
+    ] as const) {
+      const objects = objectsOf(overlay);
+      for (const { name } of facts.images.images)
+        expect(container(objects, name).image, `${overlay} ${name}`).toBe(`${facts.images.prefix}/${name}:${tag}`);
+      const databases = objects.filter((o) => o.kind === 'StatefulSet') as unknown as IDeployment[];
+      expect(databases.map((s) => s.spec?.template.spec?.containers[0]?.image)).toEqual([composeDb, composeDb, composeDb]);
+    }
+  });
+
+  test('dev generates its Secret from marked development values that production does not refuse; prod commits no Secret', () => {
+    const dev = objectsOf('k8s/overlays/dev');
+    const secret = dev.find((o) => o.kind === 'Secret');
+    expect(secret?.metadata.annotations?.['mini-ecommerce/values']).toBe('development-only');
+    const values = Object.values(secret?.data as Record<string, string>).map((v) => Buffer.from(v, 'base64').toString('utf8'));
+    const devDefaults = facts.deployables.flatMap((d) => Object.values(d.config.configSchema).map((s) => s.devDefault));
+    for (const value of values.filter(Boolean)) {
+      expect(value).toMatch(/^dev-only-/);
+      expect(devDefaults).not.toContain(value);
+    }
+    expect(objectsOf('k8s/overlays/prod').filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
+  test('prod reads exactly the Secret keys that docs/deploy.md tells the operator to create, and the dev overlay defines', () => {
+    const prod = objectsOf('k8s/overlays/prod');
+    const referenced = new Set<string>();
+    JSON.stringify(prod, (key, value: unknown) => {
+      const ref = (value as { secretKeyRef?: { name: string; key: string } } | null)?.secretKeyRef;
+      if (ref) {
+        expect(ref.name).toBe('mini-ecommerce-secrets');
+        referenced.add(ref.key);
+      }
+      return value;
+    });
+    const docs = readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8');
+    const command = /kubectl create secret generic mini-ecommerce-secrets[^`]*?(?=\n```)/.exec(docs)?.[0] ?? '';
+    const documented = new Set([...command.matchAll(/--from-(?:literal|file)=([A-Z_]+)=/g)].map((m) => m[1]));
+    const dev = new Set(Object.keys(parseDotEnv(readFileSync(join(ROOT, 'k8s/overlays/dev/secrets.dev.env'), 'utf8'))));
+    expect([...referenced].sort()).toEqual([
+      'ADMIN_PASSWORD',
+      'JWT_PRIVATE_KEY',
+      'ORDER_DB_PASSWORD',
+      'PRODUCT_DB_PASSWORD',
+      'USER_DB_PASSWORD',
+    ]);
+    expect([...documented].sort()).toEqual([...referenced].sort());
+    expect([...dev].sort()).toEqual([...referenced].sort());
+  });
+});
+
+describe.skipIf(skip)('the Kubernetes checks catch breakage', () => {
+  test('when a field is misspelt, then the unknown-field check names it (validate() alone lets it through)', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    const broken = container(objects, 'order-service') as unknown as Record<string, unknown>;
+    broken.readinesProbe = broken.readinessProbe;
+    expect(schemaProblems(objects)).toEqual([]);
+    expect(unknownFieldProblems(objects)).toEqual([
+      expect.stringMatching(/^Deployment\/order-service: .*'"readinesProbe"' does not exist in type 'IContainer'/),
+    ]);
+  });
+
+  test('when a value has the wrong type, then the schema check fails', () => {
+    const objects = objectsOf('k8s/overlays/prod');
+    (findObject(objects, 'HorizontalPodAutoscaler', 'gateway') as { spec: { minReplicas: unknown } }).spec.minReplicas = 'two';
+    expect(schemaProblems(objects)).toEqual([expect.stringMatching(/^HorizontalPodAutoscaler\/gateway: .*minReplicas must be integer/)]);
+  });
+
+  test('when the readiness probe asks a path the service does not serve, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    container(objects, 'product-service').readinessProbe!.httpGet!.path = '/ready';
+    expect(checkRender(objects).problems).toEqual([
+      'Deployment/product-service: readinessProbe asks GET /ready, which the process does not serve',
+    ]);
+  });
+
+  test('when liveness asks /readyz (a database blip would restart every pod), then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    container(objects, 'user-service').livenessProbe!.httpGet!.path = '/readyz';
+    expect(checkRender(objects).problems).toEqual(['Deployment/user-service: livenessProbe should ask /healthz, not /readyz']);
+  });
+
+  test('when the probe port is not where the process listens, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    container(objects, 'gateway').startupProbe!.httpGet!.port = 3000;
+    expect(checkRender(objects).problems).toEqual([
+      'Deployment/gateway: startupProbe targets port 3000 (3000), but the process listens on 8080',
+    ]);
+  });
+
+  test('when a variable the configSchema requires is missing, then the check names it', () => {
+    const objects = objectsOf('k8s/overlays/prod');
+    expect(requiredVariables(facts.deployables.find((d) => d.deployable.name === 'user-service')!.config.configSchema)).toContain(
+      'ADMIN_PASSWORD',
+    );
+    const env = container(objects, 'user-service').env!;
+    env.splice(
+      env.findIndex((e) => e.name === 'ADMIN_PASSWORD'),
+      1,
+    );
+    expect(checkRender(objects).problems).toEqual([
+      "Deployment/user-service: ADMIN_PASSWORD is required by the service's configSchema but not set",
+    ]);
+  });
+
+  test('when a required variable reads a Secret key that does not exist, then the pod could not start and the check says so', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    const ref = container(objects, 'order-service').env!.find((e) => e.name === 'DB_PASSWORD')!.valueFrom!.secretKeyRef!;
+    ref.key = 'ORDER_PASSWORD';
+    expect(checkRender(objects).problems).toContain(
+      `Deployment/order-service: container order-service: DB_PASSWORD reads key ORDER_PASSWORD that Secret ${ref.name} does not have`,
+    );
+  });
+
+  test('when the container port and PORT disagree, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    container(objects, 'order-service').env!.find((e) => e.name === 'PORT')!.value = '4000';
+    const problems = checkRender(objects).problems;
+    expect(problems).toContain('Deployment/order-service: containerPort "http" is 3003, but the process listens on 4000');
+  });
+
+  test('when a service URL points at the wrong Service port, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    const config = objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    config.data.PRODUCT_SERVICE_URL = 'http://product-service:8080';
+    const problems = checkRender(objects).problems;
+    expect(problems).toContain('Deployment/order-service: PRODUCT_SERVICE_URL → Service product-service has no port 8080');
+    expect(problems).toContain('Deployment/gateway: PRODUCT_SERVICE_URL → Service product-service has no port 8080');
+  });
+
+  test('when the NetworkPolicy no longer lets order call product, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    const policy = findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'order-service')!;
+    policy.spec!.egress = policy.spec!.egress!.filter((rule) => !JSON.stringify(rule).includes('product-service'));
+    expect(checkRender(objects).problems).toEqual([
+      'NetworkPolicy: order-service cannot reach product-service:3002, which its PRODUCT_SERVICE_URL needs',
+    ]);
+  });
+
+  test('when a database accepts connections from anywhere, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'user-db')!.spec!.ingress = [{ ports: [{ protocol: 'TCP', port: 5432 }] }];
+    expect(checkRender(objects).problems).toEqual(['NetworkPolicy: user-db:5432 is reachable from outside the namespace']);
+  });
+
+  test("when a service may also reach another service's database, then the check fails", () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'user-db')!.spec!.ingress![0]!.from!.push({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'order-service' } },
+    });
+    findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'order-service')!.spec!.egress!.push({
+      to: [{ podSelector: {} }],
+      ports: [{ protocol: 'TCP', port: 5432 }],
+    });
+    expect(checkRender(objects).problems).toEqual(['NetworkPolicy: order-service can reach user-db:5432, which nothing configures']);
+  });
+
+  test('when a container may write its root filesystem, then the hardening check fails', () => {
+    const objects = objectsOf('k8s/overlays/prod');
+    container(objects, 'gateway').securityContext!.readOnlyRootFilesystem = false;
+    expect(checkRender(objects).problems).toEqual(['Deployment/gateway: readOnlyRootFilesystem is not true']);
+  });
+});

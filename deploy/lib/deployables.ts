@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ValidatorSpec } from 'envalid';
+
+/** The repository root (deploy/lib/ is two levels below it). */
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+/** The database a deployable owns, as Compose and the StatefulSets name it. */
+export interface OwnedDatabase {
+  /** Compose service, StatefulSet and Service name. */
+  host: string;
+  name: string;
+  user: string;
+  /** Key in .env and in the Secret `mini-ecommerce-secrets`. */
+  passwordKey: string;
+}
+
+export interface Deployable {
+  /** Image, Compose service, Deployment and Service name. */
+  name: string;
+  workspace: string;
+  database?: OwnedDatabase;
+}
+
+/** What the repository deploys: the lists in scripts/images.sh, compose.yaml and k8s/ must match. */
+export const DEPLOYABLES: readonly Deployable[] = [
+  {
+    name: 'user-service',
+    workspace: 'services/user',
+    database: { host: 'user-db', name: 'user_db', user: 'user_service', passwordKey: 'USER_DB_PASSWORD' },
+  },
+  {
+    name: 'product-service',
+    workspace: 'services/product',
+    database: { host: 'product-db', name: 'product_db', user: 'product_service', passwordKey: 'PRODUCT_DB_PASSWORD' },
+  },
+  {
+    name: 'order-service',
+    workspace: 'services/order',
+    database: { host: 'order-db', name: 'order_db', user: 'order_service', passwordKey: 'ORDER_DB_PASSWORD' },
+  },
+  { name: 'gateway', workspace: 'gateway' },
+];
+
+export type ConfigSchema = Record<string, ValidatorSpec<unknown>>;
+
+export interface ServiceConfig {
+  configSchema: ConfigSchema;
+  loadConfig: (env: NodeJS.ProcessEnv) => unknown;
+}
+
+/** The workspace's own `configSchema` and `loadConfig` (src/config.ts), the source of truth for its settings. */
+export async function loadServiceConfig(workspace: string): Promise<ServiceConfig> {
+  const mod = (await import(pathToFileURL(join(ROOT, workspace, 'src', 'config.ts')).href)) as Partial<ServiceConfig>;
+  if (!mod.configSchema || typeof mod.loadConfig !== 'function') {
+    throw new Error(`${workspace}/src/config.ts must export configSchema and loadConfig`);
+  }
+  return { configSchema: mod.configSchema, loadConfig: mod.loadConfig };
+}
+
+/** Variables without a `default`: production (where devDefaults never apply) needs each one set. */
+export function requiredVariables(schema: ConfigSchema): string[] {
+  return Object.entries(schema)
+    .filter(([, spec]) => !('default' in spec))
+    .map(([name]) => name);
+}
+
+/** The port a process listens on when PORT is not set. */
+export function defaultPort(schema: ConfigSchema): number {
+  const port = schema.PORT?.default;
+  if (typeof port !== 'number') throw new Error('configSchema.PORT must have a numeric default');
+  return port;
+}
+
+export function readRepoFile(path: string): string {
+  return readFileSync(join(ROOT, path), 'utf8');
+}

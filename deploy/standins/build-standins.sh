@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Builds LOCAL STAND-INS for the public base images the project names, for a machine that reaches
+# Debian's package mirror and the npm registry but no image registry (CI here):
+#   debian:bookworm-slim   Debian bookworm (debootstrap --variant=minbase)
+#   node:20-bookworm-slim  that, plus this machine's own Node.js and npm
+#   postgres:15-bookworm   that, plus Debian's postgresql-15 and an entrypoint honouring POSTGRES_*
+# Elsewhere Docker pulls the real images under the same names; nothing here is needed for `npm start`.
+# Usage: build-standins.sh WORK_DIR (a scratch folder the caller removes); needs root, debootstrap,
+# and `docker` pointed at a running engine (DOCKER_HOST).
+set -Eeuo pipefail
+
+work="${1:?usage: build-standins.sh WORK_DIR}"
+mkdir -p "$work"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+security_mirror="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+
+log() { printf '[standins %s] %s\n' "$(date +%T)" "$*"; }
+
+# The stand-in Node.js must be the one the project runs on: Node 20 on this machine.
+node_bin="$(command -v node)"
+node_bin="$(readlink -f "$node_bin")"
+case "$("$node_bin" --version)" in
+  v20.*) ;;
+  *) echo "build-standins: node:20-bookworm-slim needs Node.js 20 on this machine, found $("$node_bin" --version)" >&2; exit 1 ;;
+esac
+npm_dir="$(dirname "$(dirname "$node_bin")")/lib/node_modules/npm"
+[ -f "$npm_dir/bin/npm-cli.js" ] || { echo "build-standins: npm not found at $npm_dir" >&2; exit 1; }
+
+slim() {
+  local root="$1"
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/usr/share/doc/* \
+    "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/var/log/*.log "$root"/tmp/*
+  find "$root"/usr/share/locale -mindepth 1 -maxdepth 1 ! -name 'locale.alias' -exec rm -rf {} + 2>/dev/null || true
+}
+
+rootfs="$work/rootfs"
+log "debootstrap bookworm (minbase) from $mirror"
+debootstrap --variant=minbase --components=main bookworm "$rootfs" "$mirror" > "$work/debootstrap.log" 2>&1 \
+  || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+cat > "$rootfs/etc/apt/sources.list" <<EOF
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb $security_mirror bookworm-security main
+EOF
+
+# PostgreSQL from Debian's package, installed in a chroot so no container needs the network.
+pgroot="$work/rootfs-postgres"
+cp -a "$rootfs" "$pgroot"
+printf '#!/bin/sh\nexit 101\n' > "$pgroot/usr/sbin/policy-rc.d"
+chmod 0755 "$pgroot/usr/sbin/policy-rc.d"
+mkdir -p "$pgroot/etc/postgresql-common/createcluster.d"
+echo 'create_main_cluster = false' > "$pgroot/etc/postgresql-common/createcluster.d/standin.conf"
+cp /etc/resolv.conf "$pgroot/etc/resolv.conf"
+log "installing postgresql-15 in a chroot"
+{
+  # uid/gid 999 as in the official image, created before the package would pick another.
+  chroot "$pgroot" groupadd --system --gid 999 postgres
+  chroot "$pgroot" useradd --system --uid 999 --gid 999 --home-dir /var/lib/postgresql --shell /bin/bash postgres
+  chroot "$pgroot" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive chroot "$pgroot" apt-get install -y -q --no-install-recommends postgresql-15
+  chroot "$pgroot" apt-get clean
+} > "$work/postgres-install.log" 2>&1 || { tail -20 "$work/postgres-install.log" >&2; exit 1; }
+rm -f "$pgroot/usr/sbin/policy-rc.d" "$pgroot/etc/resolv.conf"
+: > "$pgroot/etc/resolv.conf"
+slim "$rootfs"
+slim "$pgroot"
+
+log "importing debian:bookworm-slim and the postgres root filesystem"
+tar -C "$rootfs" -c . | docker import --change 'CMD ["bash"]' - debian:bookworm-slim > /dev/null
+tar -C "$pgroot" -c . | docker import - mini-ecommerce-standin/postgres-rootfs:15 > /dev/null
+
+log "building node:20-bookworm-slim from $node_bin ($("$node_bin" --version)) and npm $("$node_bin" "$npm_dir/bin/npm-cli.js" --version)"
+node_ctx="$work/node-context"
+mkdir -p "$node_ctx"
+cp "$node_bin" "$node_ctx/node"
+cp -a "$npm_dir" "$node_ctx/npm"
+cp /etc/ssl/certs/ca-certificates.crt "$node_ctx/ca-certificates.crt"
+docker build --quiet -t node:20-bookworm-slim -f "$here/node.Dockerfile" "$node_ctx" > /dev/null
+
+log "building postgres:15-bookworm"
+docker build --quiet -t postgres:15-bookworm -f "$here/postgres.Dockerfile" "$here" > /dev/null
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(debian|node|postgres):' | sed 's/^/[standins] /'
