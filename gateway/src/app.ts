@@ -48,7 +48,7 @@ export async function buildApp({
       trustProxy,
       readiness: Object.fromEntries(upstreams.map((upstream) => [upstream.name, upstreamReady(upstream, probeTimeoutMs)])),
       routes: async (scope) => {
-        await registerProxy(scope, { upstreams, timeoutMs: upstreamTimeoutMs, bodyLimit });
+        await registerProxy(scope, { upstreams, timeoutMs: upstreamTimeoutMs, bodyLimit, trustProxy });
         await registerDocs(scope, createDocsSource({ upstreams, timeoutMs: probeTimeoutMs, ttlMs: docsTtlMs }));
       },
     });

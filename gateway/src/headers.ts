@@ -37,6 +37,14 @@ export function stripHopByHop<T extends Headers>(headers: T): T {
 }
 
 /** Appends `address` to an `X-Forwarded-For` chain. */
+/**
+ * The X-Forwarded-For an upstream receives: the client's chain extended by the peer when the
+ * peer is a trusted proxy, else the peer alone (a client could otherwise claim any address).
+ */
+export function forwardedFor(prior: string | string[] | number | undefined, peer: string, trustProxy: boolean): string {
+  return trustProxy ? appendForwardedFor(prior, peer) : peer;
+}
+
 export function appendForwardedFor(prior: string | string[] | number | undefined, address: string): string {
   const chain = Array.isArray(prior) ? prior.join(', ') : typeof prior === 'string' ? prior.trim() : '';
   return chain ? `${chain}, ${address}` : address;

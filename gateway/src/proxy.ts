@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyRequest, FastifySchema, RawServerBase, RouteGenericInterface } from 'fastify';
 import { AppError, BadGatewayError, GatewayTimeoutError, ServiceUnavailableError, ValidationError, type App } from '@mini/shared';
-import { appendForwardedFor, stripHopByHop } from './headers.js';
+import { forwardedFor, stripHopByHop } from './headers.js';
 import { originFormOf, targetPath, unsafePathReason } from './paths.js';
 import type { Upstream } from './upstreams.js';
 
@@ -13,6 +13,8 @@ export interface ProxyOptions {
   timeoutMs: number;
   /** Largest request body forwarded, in bytes. */
   bodyLimit: number;
+  /** Whether the peer is a proxy whose X-Forwarded-For / Forwarded may be believed. */
+  trustProxy: boolean;
 }
 
 /** Methods forwarded; anything else (TRACE, CONNECT, ...) is the gateway's 404. */
@@ -37,7 +39,7 @@ const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'F
  * Forwards each upstream's prefix, every sub-path and method, to that
  * upstream only. Bodies and answers are streamed, never buffered or parsed.
  */
-export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit }: ProxyOptions): Promise<void> {
+export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit, trustProxy }: ProxyOptions): Promise<void> {
   // Requests whose streamed body went over the limit: their upstream error becomes a 413.
   const overLimit = new WeakSet<object>();
 
@@ -74,7 +76,7 @@ export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit 
         preRewrite: (url) => originFormOf(url),
         replyOptions: {
           timeout: timeoutMs,
-          rewriteRequestHeaders: (request, headers) => forwardedRequestHeaders(request, headers as IncomingHttpHeaders),
+          rewriteRequestHeaders: (request, headers) => forwardedRequestHeaders(request, headers as IncomingHttpHeaders, trustProxy),
           rewriteHeaders: (headers, request) => {
             const cleaned = stripHopByHop(headers as IncomingHttpHeaders);
             if (request) cleaned['x-request-id'] = request.id;
@@ -98,6 +100,7 @@ export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit 
 function forwardedRequestHeaders(
   request: FastifyRequest<RouteGenericInterface, RawServerBase>,
   headers: IncomingHttpHeaders,
+  trustProxy: boolean,
 ): IncomingHttpHeaders {
   stripHopByHop(headers);
   // Node already answered `Expect: 100-continue` for this hop.
@@ -105,7 +108,8 @@ function forwardedRequestHeaders(
   // GET/HEAD bodies, and empty ones, are not forwarded: do not announce one.
   if (request.body === undefined || request.body === null) delete headers['content-length'];
   const peer = request.raw.socket?.remoteAddress;
-  if (peer) headers['x-forwarded-for'] = appendForwardedFor(headers['x-forwarded-for'], peer);
+  if (peer) headers['x-forwarded-for'] = forwardedFor(headers['x-forwarded-for'], peer, trustProxy);
+  if (!trustProxy) delete headers.forwarded;
   headers['x-forwarded-proto'] = request.protocol;
   if (request.host) headers['x-forwarded-host'] = request.host;
   else delete headers['x-forwarded-host'];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { appendForwardedFor, connectionListedHeaders, stripHopByHop } from '../headers.js';
+import { appendForwardedFor, connectionListedHeaders, forwardedFor, stripHopByHop } from '../headers.js';
 import { originFormOf, targetPath, unsafePathReason } from '../paths.js';
 import { upstreamError } from '../proxy.js';
 
@@ -35,6 +35,13 @@ describe('appendForwardedFor', () => {
     expect(appendForwardedFor(undefined, '10.0.0.1')).toBe('10.0.0.1');
     expect(appendForwardedFor(' 203.0.113.7 ', '10.0.0.1')).toBe('203.0.113.7, 10.0.0.1');
     expect(appendForwardedFor(['1.1.1.1', '2.2.2.2'], '10.0.0.1')).toBe('1.1.1.1, 2.2.2.2, 10.0.0.1');
+  });
+});
+
+describe('forwardedFor', () => {
+  test('behind a trusted proxy the chain is extended; otherwise the peer alone is believed', () => {
+    expect(forwardedFor('203.0.113.7', '10.0.0.1', true)).toBe('203.0.113.7, 10.0.0.1');
+    expect(forwardedFor('203.0.113.7', '10.0.0.1', false)).toBe('10.0.0.1');
   });
 });
 

@@ -22,10 +22,27 @@ export const TOKEN_ALGORITHM = 'EdDSA';
 /** Turns a bearer token into a `Caller`, or throws 401 (bad token) / 503 (keys unreachable). */
 export type TokenVerifier = (token: string) => Promise<Caller>;
 
-/** The user service's public keys, fetched once and cached; refetched when an unknown `kid` shows up. */
+/**
+ * The user service's public keys, fetched once and kept; fetched again only when a token names
+ * an unknown `kid` (a rotated key). No periodic refetch: an outage of the user service must not
+ * stop the other services from verifying tokens with keys they already hold.
+ */
 export function remoteKeySet(jwksUrl: string): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+  return createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000, cacheMaxAge: Infinity });
 }
+
+// What the token itself got wrong: a 401. Anything else (the key set unreachable, a bad key set
+// answer) is our outage: a 503, so clients keep a token that is fine.
+const TOKEN_FAULTS = [
+  errors.JWTExpired,
+  errors.JWTClaimValidationFailed,
+  errors.JWTInvalid,
+  errors.JWSInvalid,
+  errors.JWSSignatureVerificationFailed,
+  errors.JWKSNoMatchingKey,
+  errors.JOSEAlgNotAllowed,
+  errors.JOSENotSupported,
+];
 
 /** A verifier pinned to EdDSA that checks `iss`, `aud`, `exp` and the claims the platform relies on. */
 export function createTokenVerifier({
@@ -48,8 +65,7 @@ export function createTokenVerifier({
         clockTolerance: 5,
       }));
     } catch (error) {
-      // Failing to reach or read the key set is our outage, not the caller's fault.
-      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || !(error instanceof errors.JOSEError)) {
+      if (!TOKEN_FAULTS.some((fault) => error instanceof fault)) {
         throw new ServiceUnavailableError('token keys are unavailable', { cause: error });
       }
       throw new UnauthorizedError(error instanceof errors.JWTExpired ? 'token expired' : 'invalid token');

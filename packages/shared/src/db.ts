@@ -5,8 +5,8 @@ import type { Logger } from './logger.js';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-// Keep NUMERIC and BIGINT as exact strings unless a repository converts them on purpose;
-// COUNT(*) is BIGINT, which fits a JS number for any table this system will hold.
+// BIGINT (COUNT(*), money in cents) comes back as a JS number for the whole process: exact up to
+// 2^53, far beyond any total this system stores. NUMERIC stays a string.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /** A connection pool for one service's own database. */
@@ -61,17 +61,22 @@ export async function runMigrations({
 /** Runs `work` in a transaction on one client, rolling back on any error. */
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let result: T;
   try {
     await client.query('BEGIN');
-    const result = await work(client);
+    result = await work(client);
     await client.query('COMMIT');
-    return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A connection that cannot even roll back is broken: destroy it rather than return it to the pool.
+    const rollbackError = await client.query('ROLLBACK').then(
+      () => undefined,
+      (failure: unknown) => (failure instanceof Error ? failure : new Error(String(failure))),
+    );
+    client.release(rollbackError);
     throw error;
-  } finally {
-    client.release();
   }
+  client.release();
+  return result;
 }
 
 /** True when `error` is PostgreSQL's unique_violation (optionally on `constraint`). */

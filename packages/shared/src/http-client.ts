@@ -6,7 +6,7 @@ export interface HttpClientOptions {
   baseUrl: string;
   /** Name used in error messages, e.g. `product service`. */
   name: string;
-  /** Time to wait for the answer's headers and for each body chunk (default 2 s). */
+  /** Deadline for the whole exchange, request to last byte of the answer (default 2 s). */
   timeoutMs?: number;
   /** Time to wait for a TCP connection (default 1 s): a dead host fails fast. */
   connectTimeoutMs?: number;

@@ -7,8 +7,11 @@ export type { Logger } from 'pino';
  * `reqId`). Level from `LOG_LEVEL` unless given.
  */
 export function createLogger(serviceName: string, options: { level?: string } = {}): Logger {
+  const wanted = options.level ?? process.env.LOG_LEVEL ?? 'info';
+  // An unknown level falls back to info here; the service's config check then names the variable.
+  const level = wanted in pino.levels.values || wanted === 'silent' ? wanted : 'info';
   return pino({
-    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    level,
     base: { service: serviceName },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['req.headers.authorization', 'password', '*.password', 'token', '*.token'], censor: '[redacted]' },

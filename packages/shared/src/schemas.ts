@@ -8,11 +8,15 @@ export const Uuid = Type.String({ format: 'uuid', maxLength: 36, description: 'A
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 export type IdParams = Static<typeof IdParams>;
 
+/** The largest `offset` a list accepts (PostgreSQL's int4 range). */
+export const MAX_OFFSET = 2_147_483_647;
+
 /** `limit` (1..100, default 20) and `offset` (>= 0, default 0) query parameters. */
 export const PaginationQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
+    // Bounded so a huge number is a 400 here, not a bigint overflow (500) in PostgreSQL.
+    offset: Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 }),
   },
   { additionalProperties: false },
 );

@@ -88,7 +88,16 @@ describe('createApp', () => {
     const app = await buildTestApp();
     expect((await app.inject({ method: 'GET', url: '/things' })).json()).toEqual({ limit: 20, offset: 0 });
     expect((await app.inject({ method: 'GET', url: '/things?limit=5&offset=10' })).json()).toEqual({ limit: 5, offset: 10 });
-    for (const query of ['limit=0', 'limit=101', 'limit=abc', 'offset=-1', 'limit=1.5', 'other=1']) {
+    for (const query of [
+      'limit=0',
+      'limit=101',
+      'limit=abc',
+      'offset=-1',
+      'limit=1.5',
+      'other=1',
+      'offset=100000000000000000000',
+      'offset=2147483648',
+    ]) {
       const res = await app.inject({ method: 'GET', url: `/things?${query}` });
       expect(res.statusCode, query).toBe(400);
       expect(res.json().error.code).toBe('validation_error');

@@ -51,3 +51,18 @@ describe('getConfig', () => {
     );
   });
 });
+
+describe('createLogger', () => {
+  test('when LOG_LEVEL is not a level, then the logger still starts (the config check names the variable)', async () => {
+    const { createLogger } = await import('../logger.js');
+    const previous = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = 'bogus';
+    try {
+      expect(createLogger('test').level).toBe('info');
+      expect(createLogger('test', { level: 'warn' }).level).toBe('warn');
+    } finally {
+      if (previous === undefined) delete process.env.LOG_LEVEL;
+      else process.env.LOG_LEVEL = previous;
+    }
+  });
+});

@@ -23,7 +23,7 @@ export const MAX_IDS_PER_REQUEST = 100;
 export interface ProductClientOptions {
   /** Base URL of the product service, e.g. `http://127.0.0.1:3002`. */
   baseUrl: string;
-  /** Time to wait for its answer (headers, then each body chunk). */
+  /** Deadline for one lookup, request to last byte of the answer (then 504). */
   timeoutMs?: number;
   /** Kept-alive connections to it. */
   connections?: number;

@@ -1,0 +1,55 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, test } from 'vitest';
+import { createTokenVerifier, remoteKeySet } from '../auth.js';
+import { createTestIssuer } from '../testing/tokens.js';
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+// A key set server that can start failing, as the user service does while it restarts.
+async function serveKeys(jwks: unknown) {
+  let failing = false;
+  let fetches = 0;
+  server = createServer((_req, res) => {
+    fetches += 1;
+    if (failing) return void res.writeHead(503).end('restarting');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/.well-known/jwks.json`;
+  return { url, fail: () => void (failing = true), fetches: () => fetches };
+}
+
+describe('createTokenVerifier over a remote key set', () => {
+  test('when the key set was fetched once, then later outages of its server do not matter', async () => {
+    const issuer = await createTestIssuer();
+    const keys = await serveKeys(issuer.jwks);
+    const verify = createTokenVerifier({ keys: remoteKeySet(keys.url), issuer: issuer.issuer, audience: issuer.audience });
+    const { caller, headers } = await issuer.signIn();
+    const token = headers.authorization.slice('Bearer '.length);
+    expect(await verify(token)).toEqual(caller);
+    keys.fail();
+    expect(await verify(token)).toEqual(caller);
+    expect(keys.fetches()).toBe(1);
+  });
+
+  test('when the key set server answers an error, then 503 (our outage), not 401 (a bad token)', async () => {
+    const issuer = await createTestIssuer();
+    const keys = await serveKeys(issuer.jwks);
+    keys.fail();
+    const verify = createTokenVerifier({ keys: remoteKeySet(keys.url), issuer: issuer.issuer, audience: issuer.audience });
+    const { headers } = await issuer.signIn();
+    await expect(verify(headers.authorization.slice('Bearer '.length))).rejects.toMatchObject({ status: 503, code: 'service_unavailable' });
+  });
+
+  test('when the token is bad, then 401', async () => {
+    const issuer = await createTestIssuer();
+    const other = await createTestIssuer();
+    const keys = await serveKeys(issuer.jwks);
+    const verify = createTokenVerifier({ keys: remoteKeySet(keys.url), issuer: issuer.issuer, audience: issuer.audience });
+    const forged = await other.sign({ id: '6f1c1f8e-6a4e-4c43-9a55-2b1f0f3f4f55', username: 'mallory', role: 'admin' });
+    await expect(verify(forged)).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+    await expect(verify('not.a.token')).rejects.toMatchObject({ status: 401 });
+  });
+});
