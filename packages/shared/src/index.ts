@@ -7,3 +7,4 @@ export * from './db.js';
 export * from './http-client.js';
 export * from './schemas.js';
 export * from './server.js';
+export * from './token-settings.js';

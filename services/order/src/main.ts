@@ -1,14 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import {
-  createLogger,
-  createPool,
-  createTokenVerifier,
-  exitOnStartupError,
-  loadEnv,
-  remoteKeySet,
-  runMigrations,
-  serve,
-} from '@mini/shared';
+import { createLogger, createPool, exitOnStartupError, loadEnv, runMigrations, serve, tokenVerifierFrom } from '@mini/shared';
 import { buildApp, SERVICE_NAME } from './app.js';
 import { createProductClient } from './clients/product-client.js';
 import { loadConfig } from './config.js';
@@ -26,11 +17,7 @@ try {
     logger,
   });
   const productClient = createProductClient({ baseUrl: config.PRODUCT_SERVICE_URL, timeoutMs: config.PRODUCT_TIMEOUT_MS });
-  const verifyToken = createTokenVerifier({
-    keys: remoteKeySet(config.JWKS_URL),
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  });
+  const verifyToken = tokenVerifierFrom(config);
   const app = await buildApp({ pool, logger, verifyToken, productClient });
   await serve(app, {
     port: config.PORT,

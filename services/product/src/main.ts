@@ -1,14 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import {
-  createLogger,
-  createPool,
-  createTokenVerifier,
-  exitOnStartupError,
-  loadEnv,
-  remoteKeySet,
-  runMigrations,
-  serve,
-} from '@mini/shared';
+import { createLogger, createPool, exitOnStartupError, loadEnv, runMigrations, serve, tokenVerifierFrom } from '@mini/shared';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -21,11 +12,7 @@ try {
   // ../migrations from src/ (tsx) and from dist/ (built) alike.
   await runMigrations({ databaseUrl: config.DATABASE_URL, dir: fileURLToPath(new URL('../migrations', import.meta.url)), logger });
   const pool = createPool(config.DATABASE_URL, { applicationName: 'product-service', logger });
-  const verifyToken = createTokenVerifier({
-    keys: remoteKeySet(config.JWKS_URL),
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  });
+  const verifyToken = tokenVerifierFrom(config);
   const app = await buildApp({ pool, logger, verifyToken });
   await serve(app, { port: config.PORT, host: config.HOST, logger, onClose: () => pool.end() });
 } catch (error) {
