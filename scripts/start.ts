@@ -163,4 +163,4 @@ async function main() {
   );
 }
 
-main().catch((error: unknown) => fail((error as Error).stack ?? String(error)));
+main().catch((error: unknown) => fail(error instanceof Error ? (error.stack ?? error.message) : `start-up failed: ${String(error)}`));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,17 @@ describe('npm start', () => {
       body: JSON.stringify({ username: 'admin', password }),
     });
     expect(login.status).toBe(200);
+
+    // A second start on the same data folder while the first runs says so, instead of failing obscurely.
+    const clash = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--source'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, GATEWAY_PORT: String(await freePort()), MINI_DATA_DIR: dataDir },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(clash.status).toBe(1);
+    expect(clash.stderr).toMatch(/already running \(pid \d+\)/);
+
     expect(await first.interrupt()).toBe(0);
     await expect(fetch(`${gateway}/healthz`)).rejects.toThrow();
 
