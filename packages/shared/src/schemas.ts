@@ -1,8 +1,13 @@
 import { Type, type Static } from 'typebox';
 
+/** A UUID string (any version) in its plain 36-character form, described for OpenAPI. */
+export function UuidOf(description: string) {
+  // maxLength keeps out the `urn:uuid:` prefix that ajv's format accepts and PostgreSQL does not.
+  return Type.String({ format: 'uuid', maxLength: 36, description });
+}
+
 /** A UUID string (any version), in its plain 36-character form. */
-// maxLength keeps out the `urn:uuid:` prefix that ajv's format accepts and PostgreSQL does not.
-export const Uuid = Type.String({ format: 'uuid', maxLength: 36, description: 'A UUID' });
+export const Uuid = UuidOf('A UUID');
 
 /** `{ id }` path parameters. */
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PageFields, PaginationQuery } from '@mini/shared';
+import { IdParams, PageFields, PaginationQuery, Uuid, UuidOf } from '@mini/shared';
 import { ORDER_STATUSES, type OrderStatus } from './rules.js';
 
 // The HTTP contract of the order service (DESIGN.md "Orders") and its OpenAPI.
@@ -8,19 +8,10 @@ import { ORDER_STATUSES, type OrderStatus } from './rules.js';
 export const MAX_LINES = 50;
 export const MAX_QUANTITY = 1000;
 
-/**
- * A UUID. ajv's `uuid` format also takes `urn:uuid:...`, which PostgreSQL refuses:
- * the length cap keeps such ids a 400 instead of a database error.
- */
-function uuid(description = 'A UUID') {
-  return Type.String({ format: 'uuid', maxLength: 36, description });
-}
-export const Uuid = uuid();
-
-export const OrderIdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+export const OrderIdParams = IdParams;
 
 const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, description: 'How many (1..1000)' });
-const OwnerId = Type.Optional(uuid("Whose order it is: the caller's own id unless the caller is an admin (default: the caller)"));
+const OwnerId = Type.Optional(UuidOf("Whose order it is: the caller's own id unless the caller is an admin (default: the caller)"));
 
 const OneProductBody = Type.Object(
   {
@@ -58,7 +49,7 @@ export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
 export const ListOrdersQuery = Type.Object(
   {
     ...PaginationQuery.properties,
-    userId: Type.Optional(uuid('Only orders of this user (admin; others may pass only their own id)')),
+    userId: Type.Optional(UuidOf('Only orders of this user (admin; others may pass only their own id)')),
   },
   { additionalProperties: false },
 );

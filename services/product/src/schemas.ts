@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PageFields, PaginationQuery, Uuid } from '@mini/shared';
+import { IdParams, PageFields, PaginationQuery, Uuid } from '@mini/shared';
 import { MAX_IDS_PER_LOOKUP } from './rules.js';
 
 const Name = Type.String({
@@ -23,8 +23,7 @@ const stock = (options: { default?: number } = {}) =>
   Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Units in stock, 0..1000000', ...options });
 
 /** `{ id }` path parameters. */
-export const ProductIdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
-export type ProductIdParams = Static<typeof ProductIdParams>;
+export const ProductIdParams = IdParams;
 
 export const ListProductsQuery = Type.Object(
   {
