@@ -37,21 +37,25 @@ export interface NewOrder {
 const HEADER_COLUMNS = `id, user_id AS "userId", status, total_cents AS "totalCents", created_at AS "createdAt", updated_at AS "updatedAt"`;
 const LINE_COLUMNS = `product_id AS "productId", name, unit_price_cents AS "unitPriceCents", quantity, line_total_cents AS "lineTotalCents"`;
 
-/** Inserts an order and all its lines (two statements: run it inside `withTransaction`). */
-export async function insertOrder(db: PoolClient, order: NewOrder): Promise<OrderRecord> {
+/**
+ * Inserts an order and all its lines in ONE statement: atomic without an explicit transaction,
+ * and one round trip on the hottest write path. line_no follows the order the caller listed them in.
+ */
+export async function insertOrder(db: Db, order: NewOrder): Promise<OrderRecord> {
   const { rows } = await db.query<OrderHeader>(
-    `INSERT INTO orders (user_id, status, total_cents) VALUES ($1, $2, $3) RETURNING ${HEADER_COLUMNS}`,
-    [order.userId, order.status, order.totalCents],
-  );
-  const header = rows[0]!;
-  // All lines in one statement; line_no follows the order the caller listed them in.
-  await db.query(
-    `INSERT INTO order_items (order_id, line_no, product_id, name, unit_price_cents, quantity, line_total_cents)
-     SELECT $1, line.no, line.product_id, line.name, line.unit_price_cents, line.quantity, line.line_total_cents
-     FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::int[], $6::bigint[])
-       WITH ORDINALITY AS line (product_id, name, unit_price_cents, quantity, line_total_cents, no)`,
+    `WITH header AS (
+       INSERT INTO orders (user_id, status, total_cents) VALUES ($1, $2, $3) RETURNING ${HEADER_COLUMNS}
+     ), lines AS (
+       INSERT INTO order_items (order_id, line_no, product_id, name, unit_price_cents, quantity, line_total_cents)
+       SELECT header.id, line.no, line.product_id, line.name, line.unit_price_cents, line.quantity, line.line_total_cents
+       FROM header, unnest($4::uuid[], $5::text[], $6::bigint[], $7::int[], $8::bigint[])
+         WITH ORDINALITY AS line (product_id, name, unit_price_cents, quantity, line_total_cents, no)
+     )
+     SELECT * FROM header`,
     [
-      header.id,
+      order.userId,
+      order.status,
+      order.totalCents,
       order.lines.map((line) => line.productId),
       order.lines.map((line) => line.name),
       order.lines.map((line) => line.unitPriceCents),
@@ -59,6 +63,7 @@ export async function insertOrder(db: PoolClient, order: NewOrder): Promise<Orde
       order.lines.map((line) => line.lineTotalCents),
     ],
   );
+  const header = rows[0]!;
   return {
     ...header,
     items: order.lines.map(({ productId, name, unitPriceCents, quantity, lineTotalCents }) => ({

@@ -1,13 +1,4 @@
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  ValidationError,
-  withTransaction,
-  type Caller,
-  type ErrorDetail,
-  type Pool,
-} from '@mini/shared';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type Caller, type ErrorDetail, type Pool } from '@mini/shared';
 import type { ProductClient } from './clients/product-client.js';
 import * as repository from './repository.js';
 import type { OrderRecord } from './repository.js';
@@ -54,10 +45,9 @@ export function createOrderService({ pool, productClient }: { pool: Pool; produc
     if (!priced.ok) throw pricingError(input, priced);
 
     // Stock is checked above, not reserved. With events, this stores a `pending` order and an
-    // `order.placed` outbox row in the same transaction, and the product service reserves stock.
-    return withTransaction(pool, (client) =>
-      repository.insertOrder(client, { userId, status: NEW_ORDER_STATUS, lines: priced.lines, totalCents: priced.totalCents }),
-    );
+    // `order.placed` outbox row atomically (the same statement or transaction), and the product
+    // service reserves stock.
+    return repository.insertOrder(pool, { userId, status: NEW_ORDER_STATUS, lines: priced.lines, totalCents: priced.totalCents });
   }
 
   async function listOrders(caller: Caller, { userId, limit, offset }: ListOrdersQuery) {
