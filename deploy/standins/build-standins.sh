@@ -12,8 +12,17 @@ set -Eeuo pipefail
 work="${1:?usage: build-standins.sh WORK_DIR}"
 mkdir -p "$work"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-security_mirror="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+# The Debian mirrors apt is set up with on this machine (deb822 .sources or sources.list), unless given.
+apt_uris() {
+  {
+    # (either file may be missing: grep's "no file, no match" is not an error here)
+    grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{ for (i = 2; i <= NF; i++) print $i }' || true
+    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{ print ($2 ~ /^\[/) ? $3 : $2 }' || true
+  } | sed 's#/*$##'
+}
+mirror="${DEBIAN_MIRROR:-$(apt_uris | { grep -v -- '-security$' || true; } | head -1)}"
+security_mirror="${DEBIAN_SECURITY_MIRROR:-$(apt_uris | { grep -- '-security$' || true; } | head -1)}"
+[ -n "$mirror" ] || { echo "build-standins: no Debian mirror in this machine's apt sources; set DEBIAN_MIRROR" >&2; exit 1; }
 
 log() { printf '[standins %s] %s\n' "$(date +%T)" "$*"; }
 
@@ -38,11 +47,11 @@ rootfs="$work/rootfs"
 log "debootstrap bookworm (minbase) from $mirror"
 debootstrap --variant=minbase --components=main bookworm "$rootfs" "$mirror" > "$work/debootstrap.log" 2>&1 \
   || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
-cat > "$rootfs/etc/apt/sources.list" <<EOF
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb $security_mirror bookworm-security main
-EOF
+{
+  echo "deb $mirror bookworm main"
+  echo "deb $mirror bookworm-updates main"
+  if [ -n "$security_mirror" ]; then echo "deb $security_mirror bookworm-security main"; fi
+} > "$rootfs/etc/apt/sources.list"
 
 # PostgreSQL from Debian's package, installed in a chroot so no container needs the network.
 pgroot="$work/rootfs-postgres"
