@@ -35,7 +35,6 @@ export interface NewOrder {
 }
 
 const HEADER_COLUMNS = `id, user_id AS "userId", status, total_cents AS "totalCents", created_at AS "createdAt", updated_at AS "updatedAt"`;
-const LINE_COLUMNS = `product_id AS "productId", name, unit_price_cents AS "unitPriceCents", quantity, line_total_cents AS "lineTotalCents"`;
 
 /**
  * Inserts an order and all its lines in ONE statement: atomic without an explicit transaction,
@@ -76,38 +75,39 @@ export async function insertOrder(db: Db, order: NewOrder): Promise<OrderRecord>
   };
 }
 
+// An order row with its lines as one JSON array (line order kept), so a read is one round trip.
+const ORDER_WITH_LINES = `SELECT o.id, o.user_id AS "userId", o.status, o.total_cents AS "totalCents",
+    o.created_at AS "createdAt", o.updated_at AS "updatedAt", COALESCE(lines.items, '[]') AS items
+  FROM orders o
+  LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object('productId', product_id, 'name', name, 'unitPriceCents', unit_price_cents,
+             'quantity', quantity, 'lineTotalCents', line_total_cents) ORDER BY line_no) AS items
+    FROM order_items WHERE order_id = o.id
+  ) lines ON true`;
+
 /** One order with its lines, or undefined. */
 export async function findOrderById(db: Db, id: string): Promise<OrderRecord | undefined> {
-  const { rows } = await db.query<OrderHeader>(`SELECT ${HEADER_COLUMNS} FROM orders WHERE id = $1`, [id]);
-  const header = rows[0];
-  if (!header) return undefined;
-  const lines = await findLines(db, [header.id]);
-  return { ...header, items: lines.get(header.id) ?? [] };
+  const { rows } = await db.query<OrderRecord>(`${ORDER_WITH_LINES} WHERE o.id = $1`, [id]);
+  return rows[0];
 }
 
-/** A page of orders, newest first, of one user or of everyone; with the total count. */
+/** A page of orders with their lines, newest first, of one user or of everyone; with the total count. */
 export async function listOrders(
   db: Db,
   { userId, limit, offset }: { userId?: string; limit: number; offset: number },
 ): Promise<{ orders: OrderRecord[]; total: number }> {
   const where = userId === undefined ? '' : 'WHERE user_id = $1';
   const filter = userId === undefined ? [] : [userId];
+  // The page (lines included) and the count in parallel: one round trip of latency.
   const [page, count] = await Promise.all([
-    db.query<OrderHeader>(
-      `SELECT ${HEADER_COLUMNS} FROM orders ${where} ORDER BY created_at DESC, id DESC LIMIT $${filter.length + 1} OFFSET $${filter.length + 2}`,
+    db.query<OrderRecord>(
+      `${ORDER_WITH_LINES} ${where.replace('user_id', 'o.user_id')}
+       ORDER BY o.created_at DESC, o.id DESC LIMIT $${filter.length + 1} OFFSET $${filter.length + 2}`,
       [...filter, limit, offset],
     ),
     db.query<{ total: number }>(`SELECT count(*) AS total FROM orders ${where}`, filter),
   ]);
-  // The lines of the whole page in one query, not one per order.
-  const lines = await findLines(
-    db,
-    page.rows.map((order) => order.id),
-  );
-  return {
-    orders: page.rows.map((header) => ({ ...header, items: lines.get(header.id) ?? [] })),
-    total: count.rows[0]?.total ?? 0,
-  };
+  return { orders: page.rows, total: count.rows[0]?.total ?? 0 };
 }
 
 /**
@@ -120,19 +120,4 @@ export async function transitionOrder(db: Db, id: string, to: OrderStatus, from:
     [id, to, from],
   );
   return rows[0];
-}
-
-async function findLines(db: Db, orderIds: readonly string[]): Promise<Map<string, OrderLineRecord[]>> {
-  const byOrder = new Map<string, OrderLineRecord[]>();
-  if (orderIds.length === 0) return byOrder;
-  const { rows } = await db.query<OrderLineRecord & { orderId: string }>(
-    `SELECT order_id AS "orderId", ${LINE_COLUMNS} FROM order_items WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no`,
-    [orderIds],
-  );
-  for (const { orderId, ...line } of rows) {
-    const lines = byOrder.get(orderId);
-    if (lines) lines.push(line);
-    else byOrder.set(orderId, [line]);
-  }
-  return byOrder;
 }
