@@ -76,3 +76,20 @@ export function defaultPort(schema: ConfigSchema): number {
 export function readRepoFile(path: string): string {
   return readFileSync(join(ROOT, path), 'utf8');
 }
+
+/**
+ * The connections the architecture allows (DESIGN.md): the gateway to the three services, order to
+ * product (checks) and user (JWKS), product to user (JWKS), each service to its own database.
+ * Compose networks and Kubernetes NetworkPolicies must open exactly these.
+ */
+export const DESIGNED_CONNECTIONS: readonly string[] = [
+  'gateway -> user-service:3001',
+  'gateway -> product-service:3002',
+  'gateway -> order-service:3003',
+  'order-service -> product-service:3002',
+  'order-service -> user-service:3001',
+  'order-service -> order-db:5432',
+  'product-service -> user-service:3001',
+  'product-service -> product-db:5432',
+  'user-service -> user-db:5432',
+];

@@ -1,29 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { App } from '@mini/shared';
-import { rawRequest, startEchoStub, startGateway, type EchoStub } from './stubs.js';
+import { rawRequest, startGatewayOverEchoStubs, type EchoStub } from './stubs.js';
 
 // Requests written byte by byte on a TCP socket, as no well-behaved client library would send them.
+let setup: Awaited<ReturnType<typeof startGatewayOverEchoStubs>>;
 let users: EchoStub;
 let products: EchoStub;
 let orders: EchoStub;
 let gateway: { app: App; url: string; port: number };
+const seen = (marker: string) => setup.seen(marker);
 
 beforeAll(async () => {
-  [users, products, orders] = await Promise.all([startEchoStub('users'), startEchoStub('products'), startEchoStub('orders')]);
-  gateway = await startGateway({ upstreams: { users: [users.url], products: [products.url], orders: [orders.url] } });
+  setup = await startGatewayOverEchoStubs();
+  ({ users, products, orders, gateway } = setup);
 });
 
-afterAll(async () => {
-  await gateway.app.close();
-  await Promise.all([users.close(), products.close(), orders.close()]);
-});
-
-function seen(marker: string) {
-  return [users, products, orders].flatMap((stub) =>
-    stub.requests.filter((r) => r.url.includes(marker)).map((r) => ({ stub: stub.name, ...r })),
-  );
-}
+afterAll(() => setup.close());
 
 const get = (target: string, headers: string[] = []) => [
   `GET ${target} HTTP/1.1\r\nHost: gateway.test\r\n${[...headers, 'Connection: close'].join('\r\n')}\r\n\r\n`,

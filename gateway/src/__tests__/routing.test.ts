@@ -4,29 +4,21 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request } from 'undici';
 import { Type } from 'typebox';
 import { ConflictError, type App } from '@mini/shared';
-import { startAppStub, startEchoStub, startGateway, type EchoStub } from './stubs.js';
+import { startAppStub, startEchoStub, startGateway, startGatewayOverEchoStubs, type EchoStub } from './stubs.js';
 
+let setup: Awaited<ReturnType<typeof startGatewayOverEchoStubs>>;
 let users: EchoStub;
 let products: EchoStub;
 let orders: EchoStub;
 let gateway: { app: App; url: string; port: number };
+const seen = (marker: string) => setup.seen(marker);
 
 beforeAll(async () => {
-  [users, products, orders] = await Promise.all([startEchoStub('users'), startEchoStub('products'), startEchoStub('orders')]);
-  gateway = await startGateway({ upstreams: { users: [users.url], products: [products.url], orders: [orders.url] } });
+  setup = await startGatewayOverEchoStubs();
+  ({ users, products, orders, gateway } = setup);
 });
 
-afterAll(async () => {
-  await gateway.app.close();
-  await Promise.all([users.close(), products.close(), orders.close()]);
-});
-
-/** Requests any stub received whose URL contains `marker`. */
-function seen(marker: string) {
-  return [users, products, orders].flatMap((stub) =>
-    stub.requests.filter((r) => r.url.includes(marker)).map((r) => ({ stub: stub.name, ...r })),
-  );
-}
+afterAll(() => setup.close());
 
 async function send(path: string, options: Parameters<typeof request>[1] = {}) {
   const res = await request(`${gateway.url}${path}`, options);

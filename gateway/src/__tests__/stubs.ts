@@ -153,6 +153,27 @@ export async function startGateway(deps: Omit<GatewayDeps, 'logger'>): Promise<{
   return { app, url: listenUrl(app.server), port: (app.server.address() as AddressInfo).port };
 }
 
+/** Three echo upstreams behind one gateway: the setup the routing and raw-protocol tests share. */
+export async function startGatewayOverEchoStubs() {
+  const [users, products, orders] = await Promise.all([startEchoStub('users'), startEchoStub('products'), startEchoStub('orders')]);
+  const gateway = await startGateway({ upstreams: { users: [users.url], products: [products.url], orders: [orders.url] } });
+  return {
+    users,
+    products,
+    orders,
+    gateway,
+    /** Requests any upstream received whose URL contains `marker`. */
+    seen: (marker: string) =>
+      [users, products, orders].flatMap((stub) =>
+        stub.requests.filter((r) => r.url.includes(marker)).map((r) => ({ stub: stub.name, ...r })),
+      ),
+    close: async () => {
+      await gateway.app.close();
+      await Promise.all([users.close(), products.close(), orders.close()]);
+    },
+  };
+}
+
 export interface RawResponse {
   status: number;
   headers: Record<string, string[]>;
