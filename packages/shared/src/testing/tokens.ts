@@ -14,12 +14,19 @@ export async function createTestIssuer({ issuer = TEST_ISSUER, audience = TEST_A
   const kid = randomUUID();
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: TOKEN_ALGORITHM, use: 'sig' }] };
   const keys: JWTVerifyGetKey = createLocalJWKSet(jwks);
-  async function sign(caller: Caller, { expiresIn = '1h', issuedAt }: { expiresIn?: string | number; issuedAt?: number } = {}) {
+  async function sign(
+    caller: Caller,
+    {
+      expiresIn = '1h',
+      issuedAt,
+      ...claims
+    }: { expiresIn?: string | number; issuedAt?: number; issuer?: string; audience?: string } = {},
+  ) {
     return new SignJWT({ username: caller.username, role: caller.role })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid })
       .setSubject(caller.id)
-      .setIssuer(issuer)
-      .setAudience(audience)
+      .setIssuer(claims.issuer ?? issuer)
+      .setAudience(claims.audience ?? audience)
       .setIssuedAt(issuedAt)
       .setExpirationTime(expiresIn)
       .setJti(randomUUID())

@@ -99,11 +99,14 @@ describe('GET /products: paging, order and search', () => {
     }
   });
 
-  test('when no limit or offset is given, then limit 20 and offset 0', async () => {
-    const res = await list('');
+  test('when no limit or offset is given, then limit 20 and offset 0: 20 of 21 matches, from the first', async () => {
+    const token = uniqueToken();
+    const created = [];
+    for (let i = 0; i < 21; i++) created.push(await createProduct(`Spoon ${token} ${String(i).padStart(2, '0')}`));
+    const res = await list(`q=${token}`);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ limit: 20, offset: 0 });
-    expect(res.json().products.length).toBeLessThanOrEqual(20);
+    expect(res.json()).toMatchObject({ limit: 20, offset: 0, total: 21 });
+    expect(res.json().products.map((p: { id: string }) => p.id)).toEqual(created.slice(0, 20).map((p) => p.id));
   });
 
   test('when nothing matches, then an empty page with total 0', async () => {
