@@ -39,12 +39,15 @@ export async function runMigrations({
   logger,
 }: {
   databaseUrl: string;
-  dir: string;
+  /** One folder, or several whose files run together in name order. */
+  dir: string | string[];
   logger?: Logger;
 }): Promise<string[]> {
   const applied = await runner({
     databaseUrl,
-    dir,
+    // As globs, so several folders' files run as one list in name order.
+    dir: (Array.isArray(dir) ? dir : [dir]).map((folder) => `${folder}/*.sql`),
+    useGlob: true,
     direction: 'up',
     migrationsTable: 'pgmigrations',
     count: Infinity,

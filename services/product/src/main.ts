@@ -1,20 +1,13 @@
-import { fileURLToPath } from 'node:url';
-import { createLogger, createPool, exitOnStartupError, loadEnv, runMigrations, serve, tokenVerifierFrom } from '@mini/shared';
+import { startService, tokenVerifierFrom } from '@mini/shared';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 
-loadEnv();
-const logger = createLogger('product-service');
-
-try {
-  const config = loadConfig();
-  logger.level = config.LOG_LEVEL;
-  // ../migrations from src/ (tsx) and from dist/ (built) alike.
-  await runMigrations({ databaseUrl: config.DATABASE_URL, dir: fileURLToPath(new URL('../migrations', import.meta.url)), logger });
-  const pool = createPool(config.DATABASE_URL, { applicationName: 'product-service', logger });
-  const verifyToken = tokenVerifierFrom(config);
-  const app = await buildApp({ pool, logger, verifyToken });
-  await serve(app, { port: config.PORT, host: config.HOST, logger, onClose: () => pool.end() });
-} catch (error) {
-  exitOnStartupError(logger, error);
-}
+await startService({
+  name: 'product-service',
+  loadConfig,
+  build: async ({ config, logger, openDatabase }) => {
+    // ../migrations from src/ (tsx) and from dist/ (built) alike.
+    const pool = await openDatabase({ url: config.DATABASE_URL, migrations: [new URL('../migrations', import.meta.url)] });
+    return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config) });
+  },
+});
