@@ -31,7 +31,7 @@ COPY gateway gateway
 ARG WORKSPACE
 RUN test -n "$WORKSPACE" && npx tsc -b "$WORKSPACE" && test -f "$WORKSPACE/dist/main.js" \
   && mkdir -p "/out/$WORKSPACE" "/out/packages/shared" \
-  && cp -r packages/shared/package.json packages/shared/dist /out/packages/shared/ \
+  && cp -r packages/shared/package.json packages/shared/dist packages/shared/migrations /out/packages/shared/ \
   && cp -r "$WORKSPACE/package.json" "$WORKSPACE/dist" "/out/$WORKSPACE/" \
   && if [ -d "$WORKSPACE/migrations" ]; then cp -r "$WORKSPACE/migrations" "/out/$WORKSPACE/"; fi \
   && find /out -name '*.tsbuildinfo' -delete \

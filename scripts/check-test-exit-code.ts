@@ -33,7 +33,11 @@ try {
       const env = { ...process.env, TEST_DATABASE_URL: url };
       if (url === undefined) delete env.TEST_DATABASE_URL;
       const file = join(dir, `${name}.test.ts`);
-      const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', file], { cwd: ROOT, env, encoding: 'utf8' });
+      const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', file], {
+        cwd: ROOT,
+        env,
+        encoding: 'utf8',
+      });
       runs += 1;
       const failedAsExpected = expectFailure ? run.status !== 0 : run.status === 0;
       if (!failedAsExpected) problems.push(`the ${name} test with the ${database} exited ${run.status ?? run.signal}`);

@@ -28,6 +28,8 @@ export interface StackOptions {
   /** Ports of extra instances of a service: the gateway balances over all of them (round-robin). */
   replicaPorts?: Partial<Record<BackendName, number[]>>;
   databaseUrls: Record<BackendName, string>;
+  /** The broker of order events for product and order (nats://... or postgres://.../events_db). */
+  eventBus: { url: string; namespace?: string };
   admin: { username: string; password: string };
   mode: RunMode;
   host?: string;
@@ -46,8 +48,10 @@ export interface Stack {
   processes: { service: ServiceName; instance: number; url: string; child: ChildProcess }[];
   /** Waits until every process answers 200 on /readyz (the gateway's checks its upstreams). */
   waitUntilReady(timeoutMs?: number): Promise<void>;
-  /** Stops every instance of one service (SIGTERM, then SIGKILL after a grace period). */
-  stopService(service: ServiceName): Promise<void>;
+  /** Stops every instance of one service (SIGTERM, or `signal`; SIGKILL after a grace period). */
+  stopService(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the stopped instances of one service again, on their ports, and waits until they are ready. */
+  startService(service: ServiceName, timeoutMs?: number): Promise<void>;
   /** Stops every process. */
   stop(): Promise<void>;
 }
@@ -88,8 +92,12 @@ function environmentFor(
     ...upstreams,
   };
   const own = service === 'gateway' ? {} : { DATABASE_URL: options.databaseUrls[service] };
+  const events =
+    service === 'product' || service === 'order'
+      ? { EVENT_BUS_URL: options.eventBus.url, EVENT_BUS_NAMESPACE: options.eventBus.namespace ?? 'events' }
+      : {};
   const admin = service === 'user' ? { ADMIN_USERNAME: options.admin.username, ADMIN_PASSWORD: options.admin.password } : {};
-  return { ...process.env, ...common, ...own, ...admin, ...options.env };
+  return { ...process.env, ...common, ...own, ...events, ...admin, ...options.env };
 }
 
 export function startStack(options: StackOptions): Stack {
@@ -105,7 +113,7 @@ export function startStack(options: StackOptions): Stack {
     (['user', 'product', 'order'] as const).map((service) => [service, instances.filter((i) => i.service === service).map((i) => i.url)]),
   ) as Record<BackendName, string[]>;
 
-  const processes = instances.map(({ service, instance, port, url }) => {
+  const spawnInstance = ({ service, instance, port, url }: (typeof instances)[number]) => {
     const child = spawn(command, args, {
       cwd: `${ROOT}/${FOLDERS[service]}`,
       env: environmentFor(service, port, options, urls, all),
@@ -115,17 +123,21 @@ export function startStack(options: StackOptions): Stack {
       createInterface({ input: child[stream] }).on('line', (line) => options.onLine?.(service, line, stream, instance));
     }
     child.once('exit', (code, signal) => {
-      if (!stopping) options.onExit?.(service, code, signal);
+      if (!stopping && !stoppingServices.has(service)) options.onExit?.(service, code, signal);
     });
     return { service, instance, url, child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
-  });
+  };
+  const stoppingServices = new Set<ServiceName>();
+  const processes = instances.map(spawnInstance);
+  const running = (p: (typeof processes)[number]) => p.child.exitCode === null && p.child.signalCode === null;
 
-  async function stopService(service: ServiceName) {
+  async function stopService(service: ServiceName, signal: NodeJS.Signals = 'SIGTERM') {
+    stoppingServices.add(service);
     await Promise.all(
       processes
-        .filter((p) => p.service === service && p.child.exitCode === null && p.child.signalCode === null)
+        .filter((p) => p.service === service && running(p))
         .map(async ({ child, exited }) => {
-          child.kill('SIGTERM');
+          child.kill(signal);
           const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
           await exited;
           clearTimeout(timer);
@@ -133,25 +145,42 @@ export function startStack(options: StackOptions): Stack {
     );
   }
 
+  /** Starts again every stopped instance of `service`, on the same ports, and waits until it is ready. */
+  async function startService(service: ServiceName, timeoutMs = 60_000) {
+    processes.forEach((p, index) => {
+      if (p.service === service && !running(p)) processes[index] = spawnInstance(instances[index]!);
+    });
+    stoppingServices.delete(service);
+    await waitUntilReady(
+      processes.filter((p) => p.service === service),
+      timeoutMs,
+    );
+  }
+
+  async function waitUntilReady(which: typeof processes, timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs;
+    for (const { service, url, child } of which) {
+      for (;;) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service} (${url}) exited before it was ready`);
+        if (await isReady(url)) break;
+        if (Date.now() > deadline) throw new Error(`${service} (${url}) was not ready after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
+
   return {
     gatewayUrl: urls.gateway,
     urls,
-    processes: processes.map(({ service, instance, url, child }) => ({ service, instance, url, child })),
-    async waitUntilReady(timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (const { service, url, child } of processes) {
-        for (;;) {
-          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service} (${url}) exited before it was ready`);
-          if (await isReady(url)) break;
-          if (Date.now() > deadline) throw new Error(`${service} (${url}) was not ready after ${timeoutMs} ms`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
+    get processes() {
+      return processes.map(({ service, instance, url, child }) => ({ service, instance, url, child }));
     },
+    waitUntilReady: (timeoutMs = 60_000) => waitUntilReady(processes, timeoutMs),
     stopService,
+    startService,
     async stop() {
       stopping = true;
-      await Promise.all(SERVICES.map(stopService));
+      await Promise.all(SERVICES.map((service) => stopService(service)));
     },
   };
 }

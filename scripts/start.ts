@@ -1,7 +1,8 @@
 /**
  * `npm start` / `npm run dev`: the whole stack on one machine. An embedded
  * PostgreSQL (data under .data/) unless USER_/PRODUCT_/ORDER_DATABASE_URL
- * point elsewhere; the four processes with prefixed logs; a demo catalog on
+ * point elsewhere; order events through a queue in its events_db unless
+ * EVENT_BUS_URL names a broker (nats://...); the four processes with prefixed logs; a demo catalog on
  * first run; Ctrl-C stops everything.
  */
 import { randomBytes } from 'node:crypto';
@@ -90,9 +91,10 @@ async function main() {
     user: process.env.USER_DATABASE_URL,
     product: process.env.PRODUCT_DATABASE_URL,
     order: process.env.ORDER_DATABASE_URL,
+    events: process.env.EVENT_BUS_URL,
   };
   let postgres: LocalPostgres | undefined;
-  if (!external.user || !external.product || !external.order) {
+  if (!external.user || !external.product || !external.order || !external.events) {
     const port = envNumber('EMBEDDED_POSTGRES_PORT', 54329);
     process.stdout.write(`[start] embedded PostgreSQL on 127.0.0.1:${port}, data in ${join(DATA_DIR, 'postgres')}\n`);
     postgres = await startLocalPostgres({ dataDir: join(DATA_DIR, 'postgres'), port, password: credentials.postgresPassword });
@@ -102,6 +104,8 @@ async function main() {
     product: external.product || (await postgres!.database('product_db')),
     order: external.order || (await postgres!.database('order_db')),
   };
+  // No extra server: the events go through a PostgreSQL-backed queue in its own database.
+  const eventBusUrl = external.events || (await postgres!.database('events_db'));
 
   const format = createLineFormatter([...SERVICES]);
   let stack: Stack | undefined = undefined;
@@ -123,6 +127,7 @@ async function main() {
   stack = startStack({
     ports,
     databaseUrls,
+    eventBus: { url: eventBusUrl },
     admin,
     mode,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { client, startE2EStack, type E2EStack } from '../stack-fixture.js';
+import { client, eventually, settled, startE2EStack, type E2EStack } from '../stack-fixture.js';
 
 let stack: E2EStack;
 const api = client(() => stack.gatewayUrl);
@@ -91,6 +91,12 @@ describe('a shopper journey through the gateway', () => {
     expect(multi.status, multi.text).toBe(201);
     expect(multi.body.order.total).toBe(42.5);
 
+    // Both start pending; the product service reserves their stock and they are confirmed.
+    expect([single.body.order.status, multi.body.order.status]).toEqual(['pending', 'pending']);
+    expect((await settled(api, single.body.order.id, token)).status).toBe('confirmed');
+    expect((await settled(api, multi.body.order.id, token)).status).toBe('confirmed');
+    expect((await api.get(`/products/${lamp.id}`)).body.product.stock).toBe(7);
+
     // The catalog changes; history does not.
     expect((await api.patch(`/products/${lamp.id}`, { price: 99, name: 'Renamed Lamp' }, { token: admin })).status).toBe(200);
     const history = await api.get(`/orders/${single.body.order.id}`, { token });
@@ -105,6 +111,8 @@ describe('a shopper journey through the gateway', () => {
     const cancelled = await api.post(`/orders/${single.body.order.id}/cancel`, undefined, { token });
     expect(cancelled.status, cancelled.text).toBe(200);
     expect(cancelled.body.order.status).toBe('cancelled');
+    // Its reservation is given back (once).
+    await eventually(async () => expect((await api.get(`/products/${lamp.id}`)).body.product.stock).toBe(9));
     const again = await api.post(`/orders/${single.body.order.id}/cancel`, undefined, { token });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('conflict');

@@ -35,6 +35,11 @@ export interface CreateAppOptions {
   routes?: (app: App) => void | Promise<void>;
   /** Checks `/readyz` runs; all must pass for a 200. */
   readiness?: Record<string, ReadinessCheck>;
+  /**
+   * Checks `/readyz` reports without failing on: a dependency whose outage the service rides out
+   * (a broker behind an outbox), so taking the service out of rotation would only add an outage.
+   */
+  degradedBy?: Record<string, ReadinessCheck>;
   /** OpenAPI info; the document is served at `/openapi.json`. */
   openapi?: { title: string; version: string; description?: string };
   /** Body limit in bytes (default 1 MiB). */
@@ -77,6 +82,7 @@ export async function createApp({
   logger,
   routes,
   readiness = {},
+  degradedBy = {},
   openapi,
   bodyLimit = DEFAULT_BODY_LIMIT,
   trustProxy = false,
@@ -148,19 +154,24 @@ export async function createApp({
   app.get('/healthz', { schema: { hide: true } }, async () => ({ service: serviceName, status: 'ok', uptime: process.uptime() }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const results = await Promise.all(
-      Object.entries(readiness).map(async ([name, check]) => {
-        try {
-          await withTimeout(check(), READINESS_TIMEOUT_MS);
-          return { name, status: 'ok' };
-        } catch {
-          return { name, status: 'down' };
-        }
-      }),
-    );
+    const run = async ([name, check]: [string, ReadinessCheck], critical: boolean) => {
+      try {
+        await withTimeout(check(), READINESS_TIMEOUT_MS);
+        return { name, critical, status: 'ok' };
+      } catch {
+        return { name, critical, status: 'down' };
+      }
+    };
+    const results = await Promise.all([
+      ...Object.entries(readiness).map((entry) => run(entry, true)),
+      ...Object.entries(degradedBy).map((entry) => run(entry, false)),
+    ]);
     const checks = Object.fromEntries(results.map((r) => [r.name, r.status]));
-    const down = results.filter((r) => r.status !== 'ok');
-    if (down.length === 0) return { service: serviceName, status: 'ready', checks };
+    const down = results.filter((r) => r.status !== 'ok' && r.critical);
+    if (down.length === 0) {
+      const degraded = results.some((r) => r.status !== 'ok');
+      return { service: serviceName, status: degraded ? 'degraded' : 'ready', checks };
+    }
     return reply.code(503).send(
       errorEnvelope(
         'service_unavailable',

@@ -8,3 +8,4 @@ export * from './http-client.js';
 export * from './schemas.js';
 export * from './server.js';
 export * from './token-settings.js';
+export * from './events/index.js';

@@ -19,9 +19,9 @@ export interface ServiceContext<C extends ProcessConfig> {
   config: C;
   logger: Logger;
   /** Registers `resource` to be closed on shutdown, in reverse order of opening; returns it. */
-  open<R extends Resource>(resource: R): R;
+  open: <R extends Resource>(resource: R) => R;
   /** Migrates the database at `url` (SQL files in `migrations`, in name order), then opens a pool on it. */
-  openDatabase(options: { url: string; migrations: URL[] }): Promise<Pool>;
+  openDatabase: (options: { url: string; migrations: URL[] }) => Promise<Pool>;
 }
 
 export interface StartServiceOptions<C extends ProcessConfig> {
@@ -40,7 +40,12 @@ export interface StartServiceOptions<C extends ProcessConfig> {
  * SIGINT it stops taking connections, lets in-flight requests finish, closes its resources in
  * reverse order and exits 0; a start-up failure closes what was opened and exits 1 with one line.
  */
-export async function startService<C extends ProcessConfig>({ name, loadConfig, build, graceMs = 10_000 }: StartServiceOptions<C>): Promise<void> {
+export async function startService<C extends ProcessConfig>({
+  name,
+  loadConfig,
+  build,
+  graceMs = 10_000,
+}: StartServiceOptions<C>): Promise<void> {
   loadEnv();
   let logger = createLogger(name);
   const resources: Resource[] = [];
@@ -120,7 +125,9 @@ export function exitOnStartupError(logger: Logger, error: unknown): never {
   } else if (code === 'EADDRINUSE' || code === 'EACCES') {
     // A mistake a user makes (another process on the port): one line that says what to change.
     const { port } = error as { port?: number };
-    process.stderr.write(`cannot listen on port ${port ?? '?'}: ${code === 'EADDRINUSE' ? 'it is already in use' : 'permission denied'}; set PORT to another port\n`);
+    process.stderr.write(
+      `cannot listen on port ${port ?? '?'}: ${code === 'EADDRINUSE' ? 'it is already in use' : 'permission denied'}; set PORT to another port\n`,
+    );
   } else {
     logger.fatal({ err: error }, `failed to start: ${message}`);
   }

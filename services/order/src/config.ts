@@ -10,6 +10,14 @@ export const configSchema = {
   DATABASE_URL: url({ devDefault: 'postgres://postgres:postgres@127.0.0.1:5432/order_db', desc: 'PostgreSQL URL of order_db' }),
   PRODUCT_SERVICE_URL: url({ default: 'http://127.0.0.1:3002' }),
   PRODUCT_TIMEOUT_MS: num({ default: 2000 }),
+  EVENT_BUS_URL: url({
+    devDefault: 'nats://127.0.0.1:4222',
+    desc: 'The broker of order events: nats://host:4222 (NATS JetStream) or postgres://.../events_db (a PostgreSQL-backed queue)',
+  }),
+  EVENT_BUS_NAMESPACE: str({
+    default: 'events',
+    desc: 'Stream and subject prefix (NATS) or schema (PostgreSQL) of the events; the same for every service',
+  }),
   ...tokenVerifierSettings,
 };
 

@@ -1,15 +1,23 @@
-import { startService, tokenVerifierFrom } from '@mini/shared';
+import { createEventBus, EVENTS_MIGRATIONS, startService, tokenVerifierFrom } from '@mini/shared';
 import { buildApp, SERVICE_NAME } from './app.js';
 import { createProductClient } from './clients/product-client.js';
 import { loadConfig } from './config.js';
+import { startOrderEvents } from './events.js';
 
 await startService({
   name: SERVICE_NAME,
   loadConfig,
   build: async ({ config, logger, open, openDatabase }) => {
-    // ../migrations from src/ (tsx) and from dist/ (built) alike.
-    const pool = await openDatabase({ url: config.DATABASE_URL, migrations: [new URL('../migrations', import.meta.url)] });
+    // ../migrations from src/ (tsx) and from dist/ (built) alike; the outbox and inbox tables beside them.
+    const pool = await openDatabase({
+      url: config.DATABASE_URL,
+      migrations: [EVENTS_MIGRATIONS, new URL('../migrations', import.meta.url)],
+    });
     const productClient = open(createProductClient({ baseUrl: config.PRODUCT_SERVICE_URL, timeoutMs: config.PRODUCT_TIMEOUT_MS }));
-    return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), productClient });
+    const bus = open(
+      await createEventBus({ url: config.EVENT_BUS_URL, namespace: config.EVENT_BUS_NAMESPACE, name: SERVICE_NAME, logger }),
+    );
+    open(await startOrderEvents({ pool, bus, logger }));
+    return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), productClient, bus });
   },
 });

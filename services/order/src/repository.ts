@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from '@mini/shared';
-import type { OrderStatus, PricedLine } from './rules.js';
+import type { OrderStatus, PricedLine, RejectionReason } from './rules.js';
 
 // SQL lives here only. Money is integer cents (BIGINT, read back as a JS number by the shared pool).
 
@@ -18,6 +18,8 @@ export interface OrderHeader {
   id: string;
   userId: string;
   status: OrderStatus;
+  /** Only on rejected orders. */
+  reason: RejectionReason | null;
   totalCents: number;
   createdAt: Date;
   updatedAt: Date;
@@ -34,7 +36,7 @@ export interface NewOrder {
   totalCents: number;
 }
 
-const HEADER_COLUMNS = `id, user_id AS "userId", status, total_cents AS "totalCents", created_at AS "createdAt", updated_at AS "updatedAt"`;
+const HEADER_COLUMNS = `id, user_id AS "userId", status, reason, total_cents AS "totalCents", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /**
  * Inserts an order and all its lines in ONE statement: atomic without an explicit transaction,
@@ -76,7 +78,7 @@ export async function insertOrder(db: Db, order: NewOrder): Promise<OrderRecord>
 }
 
 // An order row with its lines as one JSON array (line order kept), so a read is one round trip.
-const ORDER_WITH_LINES = `SELECT o.id, o.user_id AS "userId", o.status, o.total_cents AS "totalCents",
+const ORDER_WITH_LINES = `SELECT o.id, o.user_id AS "userId", o.status, o.reason, o.total_cents AS "totalCents",
     o.created_at AS "createdAt", o.updated_at AS "updatedAt", COALESCE(lines.items, '[]') AS items
   FROM orders o
   LEFT JOIN LATERAL (
@@ -94,18 +96,21 @@ export async function findOrderById(db: Db, id: string): Promise<OrderRecord | u
 /** A page of orders with their lines, newest first, of one user or of everyone; with the total count. */
 export async function listOrders(
   db: Db,
-  { userId, limit, offset }: { userId?: string; limit: number; offset: number },
+  { userId, status, limit, offset }: { userId?: string | undefined; status?: OrderStatus | undefined; limit: number; offset: number },
 ): Promise<{ orders: OrderRecord[]; total: number }> {
-  const where = userId === undefined ? '' : 'WHERE user_id = $1';
-  const filter = userId === undefined ? [] : [userId];
+  const filter: unknown[] = [];
+  const conditions: string[] = [];
+  if (userId !== undefined) conditions.push(`o.user_id = $${filter.push(userId)}`);
+  if (status !== undefined) conditions.push(`o.status = $${filter.push(status)}`);
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
   // The page (lines included) and the count in parallel: one round trip of latency.
   const [page, count] = await Promise.all([
     db.query<OrderRecord>(
-      `${ORDER_WITH_LINES} ${where.replace('user_id', 'o.user_id')}
+      `${ORDER_WITH_LINES} ${where}
        ORDER BY o.created_at DESC, o.id DESC LIMIT $${filter.length + 1} OFFSET $${filter.length + 2}`,
       [...filter, limit, offset],
     ),
-    db.query<{ total: number }>(`SELECT count(*) AS total FROM orders ${where}`, filter),
+    db.query<{ total: number }>(`SELECT count(*) AS total FROM orders o ${where}`, filter),
   ]);
   return { orders: page.rows, total: count.rows[0]?.total ?? 0 };
 }
@@ -114,10 +119,17 @@ export async function listOrders(
  * Moves an order to `to` only if it is still in one of `from`, atomically (a concurrent change
  * makes this a no-op). Returns the updated header, or undefined when nothing matched.
  */
-export async function transitionOrder(db: Db, id: string, to: OrderStatus, from: readonly OrderStatus[]): Promise<OrderHeader | undefined> {
+export async function transitionOrder(
+  db: Db,
+  id: string,
+  to: OrderStatus,
+  from: readonly OrderStatus[],
+  reason?: RejectionReason,
+): Promise<OrderHeader | undefined> {
   const { rows } = await db.query<OrderHeader>(
-    `UPDATE orders SET status = $2, updated_at = now() WHERE id = $1 AND status = ANY($3::text[]) RETURNING ${HEADER_COLUMNS}`,
-    [id, to, from],
+    `UPDATE orders SET status = $2, reason = $4, updated_at = clock_timestamp()
+     WHERE id = $1 AND status = ANY($3::text[]) RETURNING ${HEADER_COLUMNS}`,
+    [id, to, from, reason === undefined ? null : JSON.stringify(reason)],
   );
   return rows[0];
 }

@@ -13,6 +13,7 @@ export function toOrderView(order: OrderRecord): Order {
     id: order.id,
     userId: order.userId,
     status: order.status,
+    ...(order.reason ? { reason: order.reason } : {}),
     items: order.items.map((line) => ({
       productId: line.productId,
       name: line.name,

@@ -3,15 +3,17 @@ import type { Caller } from '@mini/shared';
 // Pure rules of ordering: money in integer cents, pricing and stock checks, status transitions,
 // who may see what. No I/O here, so every rule is unit-tested on its own.
 
-/** Every status an order can be in. `pending` orders arrive with the planned events issue. */
+/** Every status an order can be in. */
 export const ORDER_STATUSES = ['pending', 'confirmed', 'rejected', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-/**
- * The status a new order is stored with. Stock is only checked, not reserved, so an order is
- * confirmed at once; with events this becomes `pending` until the product service reserves stock.
- */
-export const NEW_ORDER_STATUS: OrderStatus = 'confirmed';
+/** A new order waits for the product service to reserve its stock (stock.reserved / stock.rejected). */
+export const NEW_ORDER_STATUS: OrderStatus = 'pending';
+
+/** Why the product service could not reserve an order's stock, as the order shows it. */
+export type RejectionReason =
+  | { code: 'out_of_stock'; lines: { productId: string; requested: number; available: number }[] }
+  | { code: 'product_unavailable'; productIds: string[] };
 
 const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending: ['confirmed', 'rejected', 'cancelled'],
@@ -117,7 +119,8 @@ export function findDuplicateLines(lines: readonly RequestedLine[]): MissingProd
 /**
  * Prices the requested lines against the catalog: every product must exist (else
  * `unknown_products`), every quantity must be in stock (else `insufficient_stock`).
- * Stock is checked here, not reserved: reservation comes with events.
+ * Stock is only checked here, so an obvious shortfall is an immediate 409: the product service
+ * reserves it later (order.placed), and that alone decides.
  */
 export function priceOrder(requested: readonly RequestedLine[], products: ReadonlyMap<string, ProductSnapshot>): PricingResult {
   const missing = requested.flatMap(({ productId }, index) => (products.has(productId) ? [] : [{ index, productId }]));

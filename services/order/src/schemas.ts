@@ -50,6 +50,9 @@ export const ListOrdersQuery = Type.Object(
   {
     ...PaginationQuery.properties,
     userId: Type.Optional(UuidOf('Only orders of this user (admin; others may pass only their own id)')),
+    status: Type.Optional(
+      Type.Unsafe<OrderStatus>({ type: 'string', enum: [...ORDER_STATUSES], description: 'Only orders in this status' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -73,10 +76,24 @@ export const OrderLine = Type.Object({
   lineTotal: money('unitPrice x quantity'),
 });
 
+const LineShort = Type.Object({ productId: Uuid, requested: Type.Integer({ minimum: 1 }), available: Type.Integer({ minimum: 0 }) });
+
+export const RejectionReasonSchema = Type.Union(
+  [
+    Type.Object({ code: Type.Literal('out_of_stock'), lines: Type.Array(LineShort, { description: 'The lines stock could not cover' }) }),
+    Type.Object({
+      code: Type.Literal('product_unavailable'),
+      productIds: Type.Array(Uuid, { description: 'Products gone from the catalog' }),
+    }),
+  ],
+  { description: 'Why the order was rejected (only on rejected orders)' },
+);
+
 export const Order = Type.Object({
   id: Uuid,
   userId: Uuid,
   status: OrderStatusSchema,
+  reason: Type.Optional(RejectionReasonSchema),
   items: Type.Array(OrderLine),
   total: money('Sum of the line totals'),
   createdAt: Type.String({ format: 'date-time' }),

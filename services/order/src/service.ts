@@ -1,5 +1,16 @@
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type Caller, type ErrorDetail, type Pool } from '@mini/shared';
+import {
+  ConflictError,
+  enqueueEvent,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+  withTransaction,
+  type Caller,
+  type ErrorDetail,
+  type Pool,
+} from '@mini/shared';
 import type { ProductClient } from './clients/product-client.js';
+import type { OrderCancelled, OrderPlaced } from './events.js';
 import * as repository from './repository.js';
 import type { OrderRecord } from './repository.js';
 import {
@@ -44,17 +55,29 @@ export function createOrderService({ pool, productClient }: { pool: Pool; produc
     const priced = priceOrder(requested, products);
     if (!priced.ok) throw pricingError(input, priced);
 
-    // Stock is checked above, not reserved. With events, this stores a `pending` order and an
-    // `order.placed` outbox row atomically (the same statement or transaction), and the product
-    // service reserves stock.
-    return repository.insertOrder(pool, { userId, status: NEW_ORDER_STATUS, lines: priced.lines, totalCents: priced.totalCents });
+    // A pending order and its order.placed event, atomically: the product service reserves the
+    // stock and its answer confirms or rejects the order (events.ts).
+    return withTransaction(pool, async (client) => {
+      const order = await repository.insertOrder(client, {
+        userId,
+        status: NEW_ORDER_STATUS,
+        lines: priced.lines,
+        totalCents: priced.totalCents,
+      });
+      await enqueueEvent<OrderPlaced>(client, 'order.placed', {
+        orderId: order.id,
+        userId,
+        lines: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
+      });
+      return order;
+    });
   }
 
-  async function listOrders(caller: Caller, { userId, limit, offset }: ListOrdersQuery) {
+  async function listOrders(caller: Caller, { userId, status, limit, offset }: ListOrdersQuery) {
     if (userId !== undefined && !mayActFor(caller, userId)) throw new ForbiddenError("only an admin may list another user's orders");
     // A non-admin only ever sees their own orders; an admin sees everyone's unless filtering.
     const owner = caller.role === 'admin' ? userId : caller.id;
-    return repository.listOrders(pool, { userId: owner, limit, offset });
+    return repository.listOrders(pool, { userId: owner, status, limit, offset });
   }
 
   /** The order when the caller may see it; 404 otherwise, so ids of others' orders reveal nothing. */
@@ -67,8 +90,13 @@ export function createOrderService({ pool, productClient }: { pool: Pool; produc
   async function cancelOrder(caller: Caller, id: string): Promise<OrderRecord> {
     const order = await getOrder(caller, id);
     if (!canTransition(order.status, 'cancelled')) throw cannotCancel(order.status);
-    // Conditional on the status, so a concurrent cancel or confirmation cannot be overwritten.
-    const updated = await repository.transitionOrder(pool, id, 'cancelled', statusesAllowing('cancelled'));
+    // Conditional on the status, so a concurrent cancel or confirmation cannot be overwritten; the
+    // event releases a reservation (or stops one that has not landed yet) exactly once.
+    const updated = await withTransaction(pool, async (client) => {
+      const changed = await repository.transitionOrder(client, id, 'cancelled', statusesAllowing('cancelled'));
+      if (changed) await enqueueEvent<OrderCancelled>(client, 'order.cancelled', { orderId: id });
+      return changed;
+    });
     if (!updated) {
       const current = await repository.findOrderById(pool, id);
       throw current ? cannotCancel(current.status) : new NotFoundError('order not found');

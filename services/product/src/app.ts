@@ -1,4 +1,4 @@
-import { createApp, type App, type Logger, type Pool, type TokenVerifier } from '@mini/shared';
+import { createApp, type App, type EventBus, type Logger, type Pool, type TokenVerifier } from '@mini/shared';
 import { productRoutes } from './routes.js';
 import { createProductService } from './service.js';
 
@@ -7,15 +7,20 @@ export interface ProductAppDeps {
   logger: Logger;
   /** Checks access tokens locally against the user service's public keys. */
   verifyToken: TokenVerifier;
+  /** The broker of order events, when this process takes part in them: part of `/readyz`. */
+  bus?: Pick<EventBus, 'check'>;
 }
 
+export const SERVICE_NAME = 'product-service';
+
 /** The product service's HTTP app, ready to `listen` or `inject`. */
-export async function buildApp({ pool, logger, verifyToken }: ProductAppDeps): Promise<App> {
+export async function buildApp({ pool, logger, verifyToken, bus }: ProductAppDeps): Promise<App> {
   return createApp({
-    serviceName: 'product-service',
+    serviceName: SERVICE_NAME,
     logger,
     routes: productRoutes({ service: createProductService(pool), verifyToken }),
     readiness: { database: () => pool.query('SELECT 1') },
+    degradedBy: bus ? { events: () => bus.check() } : {},
     openapi: {
       title: 'Mini eCommerce product service',
       version: '0.1.0',

@@ -1,13 +1,21 @@
-import { startService, tokenVerifierFrom } from '@mini/shared';
-import { buildApp } from './app.js';
+import { createEventBus, EVENTS_MIGRATIONS, startService, tokenVerifierFrom } from '@mini/shared';
+import { buildApp, SERVICE_NAME } from './app.js';
 import { loadConfig } from './config.js';
+import { startProductEvents } from './events.js';
 
 await startService({
-  name: 'product-service',
+  name: SERVICE_NAME,
   loadConfig,
-  build: async ({ config, logger, openDatabase }) => {
-    // ../migrations from src/ (tsx) and from dist/ (built) alike.
-    const pool = await openDatabase({ url: config.DATABASE_URL, migrations: [new URL('../migrations', import.meta.url)] });
-    return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config) });
+  build: async ({ config, logger, open, openDatabase }) => {
+    // ../migrations from src/ (tsx) and from dist/ (built) alike; the outbox and inbox tables beside them.
+    const pool = await openDatabase({
+      url: config.DATABASE_URL,
+      migrations: [EVENTS_MIGRATIONS, new URL('../migrations', import.meta.url)],
+    });
+    const bus = open(
+      await createEventBus({ url: config.EVENT_BUS_URL, namespace: config.EVENT_BUS_NAMESPACE, name: SERVICE_NAME, logger }),
+    );
+    open(await startProductEvents({ pool, bus, logger }));
+    return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), bus });
   },
 });

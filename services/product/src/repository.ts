@@ -22,8 +22,11 @@ export interface NewProduct {
   stock: number;
 }
 
+/** A stock edit that cannot lose a concurrent reservation: relative, or conditional on the value read. */
+export type StockChange = { delta: number } | { set: number; expected: number };
+
 /** Fields an admin edit changes; absent ones keep their value. */
-export type ProductChanges = Partial<NewProduct>;
+export type ProductChanges = Partial<Omit<NewProduct, 'stock'>> & { stock?: StockChange | undefined };
 
 export interface ProductFilter {
   /** Names containing this text, case-insensitively and literally. */
@@ -103,23 +106,36 @@ export async function insertProduct(db: Queryable, product: NewProduct): Promise
 }
 
 /**
- * Applies an admin edit in one statement and bumps updated_at; undefined when
- * the product does not exist. Setting `stock` here is an absolute overwrite by
- * an admin; reservations for orders will get their own relative functions
- * (`stock = stock - n WHERE stock >= n`) so they never lose updates.
+ * Applies an admin edit in one statement and bumps updated_at; undefined when the product does
+ * not exist or the stock condition fails (a delta below 0, a stock that is no longer the one
+ * expected). The stock edit is relative or conditional, so it never loses a reservation.
  */
 export async function updateProduct(db: Queryable, id: string, changes: ProductChanges): Promise<ProductRecord | undefined> {
-  const columns: Record<keyof NewProduct, string> = { name: 'name', description: 'description', priceCents: 'price_cents', stock: 'stock' };
+  const columns = { name: 'name', description: 'description', priceCents: 'price_cents' } as const;
   const params: unknown[] = [id];
   const assignments: string[] = [];
-  for (const key of Object.keys(columns) as (keyof NewProduct)[]) {
+  const conditions = ['id = $1'];
+  for (const key of Object.keys(columns) as (keyof typeof columns)[]) {
     if (changes[key] === undefined) continue;
     params.push(changes[key]);
     assignments.push(`${columns[key]} = $${params.length}`);
   }
+  const { stock } = changes;
+  if (stock && 'delta' in stock) {
+    params.push(stock.delta);
+    assignments.push(`stock = stock + $${params.length}`);
+    conditions.push(`stock + $${params.length} >= 0`);
+  } else if (stock) {
+    params.push(stock.set, stock.expected);
+    assignments.push(`stock = $${params.length - 1}`);
+    conditions.push(`stock = $${params.length}`);
+  }
   // clock_timestamp(), not now(): the edit time, even inside a longer transaction.
   assignments.push('updated_at = clock_timestamp()');
-  const { rows } = await db.query<ProductRow>(`UPDATE products SET ${assignments.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, params);
+  const { rows } = await db.query<ProductRow>(
+    `UPDATE products SET ${assignments.join(', ')} WHERE ${conditions.join(' AND ')} RETURNING ${COLUMNS}`,
+    params,
+  );
   return rows[0] && toRecord(rows[0]);
 }
 
@@ -127,4 +143,61 @@ export async function updateProduct(db: Queryable, id: string, changes: ProductC
 export async function deleteProduct(db: Queryable, id: string): Promise<boolean> {
   const { rowCount } = await db.query('DELETE FROM products WHERE id = $1', [id]);
   return (rowCount ?? 0) > 0;
+}
+
+// ---- stock reservations ------------------------------------------------------------------------
+
+export type ReservationStatus = 'reserved' | 'rejected' | 'released' | 'cancelled';
+
+export interface ReservationRecord {
+  orderId: string;
+  status: ReservationStatus;
+  lines: { productId: string; quantity: number }[];
+}
+
+/** The reservation of an order, locked for the rest of the transaction; undefined when none. */
+export async function findReservationForUpdate(db: Queryable, orderId: string): Promise<ReservationRecord | undefined> {
+  const { rows } = await db.query<ReservationRecord>(
+    'SELECT order_id AS "orderId", status, lines FROM stock_reservations WHERE order_id = $1 FOR UPDATE',
+    [orderId],
+  );
+  return rows[0];
+}
+
+export async function insertReservation(db: Queryable, reservation: ReservationRecord): Promise<void> {
+  await db.query('INSERT INTO stock_reservations (order_id, status, lines) VALUES ($1, $2, $3)', [
+    reservation.orderId,
+    reservation.status,
+    JSON.stringify(reservation.lines),
+  ]);
+}
+
+export async function setReservationStatus(db: Queryable, orderId: string, status: ReservationStatus): Promise<void> {
+  await db.query('UPDATE stock_reservations SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, status]);
+}
+
+/**
+ * Current stock of `ids`, locking their rows in id order for the rest of the transaction: every
+ * reservation and release locks in the same order, so none can deadlock with another.
+ */
+export async function lockStock(db: Queryable, ids: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ id: string; stock: number }>(
+    'SELECT id, stock FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    [ids],
+  );
+  return new Map(rows.map((row) => [row.id, row.stock]));
+}
+
+/**
+ * Adds `change` (negative takes) to each product's stock, relative to what it is now and only
+ * where the result stays >= 0; returns how many products changed. Products deleted since are skipped.
+ */
+export async function adjustStock(db: Queryable, lines: readonly { productId: string; change: number }[]): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE products p SET stock = p.stock + w.change, updated_at = clock_timestamp()
+     FROM unnest($1::uuid[], $2::int[]) AS w (id, change)
+     WHERE p.id = w.id AND p.stock + w.change >= 0`,
+    [lines.map((line) => line.productId), lines.map((line) => line.change)],
+  );
+  return rowCount ?? 0;
 }

@@ -120,3 +120,46 @@ export function parseIdList(raw: string): Parsed<string[]> {
 export function containsPattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
+
+// ---- stock reservations (the order saga) -------------------------------------------------------
+
+/** A quantity of one product an order wants. */
+export interface StockLine {
+  productId: string;
+  quantity: number;
+}
+
+/** Why an order's stock could not be reserved, as the order will show it. */
+export type RejectionReason =
+  | { code: 'out_of_stock'; lines: { productId: string; requested: number; available: number }[] }
+  | { code: 'product_unavailable'; productIds: string[] };
+
+export type ReservationPlan = { ok: true; lines: StockLine[] } | { ok: false; reason: RejectionReason };
+
+/**
+ * One line per product (lines of one product summed), in id order: the order rows are locked
+ * and updated in, so two reservations never wait on each other's rows crosswise (no deadlock).
+ */
+export function sumLinesByProduct(lines: readonly StockLine[]): StockLine[] {
+  const totals = new Map<string, number>();
+  for (const { productId, quantity } of lines) {
+    const id = productId.toLowerCase();
+    totals.set(id, (totals.get(id) ?? 0) + quantity);
+  }
+  return [...totals].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => (a.productId < b.productId ? -1 : 1));
+}
+
+/**
+ * All lines or none: the lines to take from stock when every product exists and has enough,
+ * else why not (missing products first: no amount of waiting makes them sellable).
+ */
+export function planReservation(lines: readonly StockLine[], stockById: ReadonlyMap<string, number>): ReservationPlan {
+  const wanted = sumLinesByProduct(lines);
+  const missing = wanted.filter((line) => !stockById.has(line.productId)).map((line) => line.productId);
+  if (missing.length > 0) return { ok: false, reason: { code: 'product_unavailable', productIds: missing } };
+  const short = wanted
+    .filter((line) => line.quantity > stockById.get(line.productId)!)
+    .map((line) => ({ productId: line.productId, requested: line.quantity, available: stockById.get(line.productId)! }));
+  if (short.length > 0) return { ok: false, reason: { code: 'out_of_stock', lines: short } };
+  return { ok: true, lines: wanted };
+}

@@ -19,7 +19,7 @@ const PriceInput = Type.Unsafe<number | string>({
   examples: [19.99, '19.99'],
 });
 
-const stock = (options: { default?: number } = {}) =>
+const stock = (options: { default?: number; description?: string } = {}) =>
   Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Units in stock, 0..1000000', ...options });
 
 /** `{ id }` path parameters. */
@@ -72,9 +72,24 @@ export const UpdateProductBody = Type.Object(
     name: Type.Optional(Name),
     description: Type.Optional(Description),
     price: Type.Optional(PriceInput),
-    stock: Type.Optional(stock()),
+    stock: Type.Optional(stock({ description: 'Sets what can be sold to this value; needs `expectedStock`' })),
+    expectedStock: Type.Optional(
+      stock({ description: 'The stock you read: `stock` is written only if it is still this, else 409 (a reservation came between)' }),
+    ),
+    stockDelta: Type.Optional(
+      Type.Integer({
+        minimum: -1_000_000,
+        maximum: 1_000_000,
+        description: 'Adds to (or, negative, takes from) what can be sold, whatever it is now; 409 if it would go below 0',
+      }),
+    ),
   },
-  { additionalProperties: false, minProperties: 1, description: 'The fields to change; at least one' },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description:
+      'The fields to change; at least one. Stock changes never lose a concurrent reservation: send `stockDelta`, or `stock` with `expectedStock`.',
+  },
 );
 export type UpdateProductBody = Static<typeof UpdateProductBody>;
 

@@ -1,6 +1,6 @@
-import { NotFoundError, ValidationError, type Pool } from '@mini/shared';
+import { ConflictError, NotFoundError, ValidationError, type Pool } from '@mini/shared';
 import * as repository from './repository.js';
-import type { ProductChanges, ProductRecord } from './repository.js';
+import type { ProductChanges, ProductRecord, StockChange } from './repository.js';
 import { centsToPrice, MAX_IDS_PER_LOOKUP, normalizeName, normalizeUuid, parseIdList, parsePrice, type Parsed } from './rules.js';
 import type { CreateProductBody, ListProductsQuery, Product, ProductListReply, UpdateProductBody } from './schemas.js';
 
@@ -15,6 +15,31 @@ export function toProduct({ priceCents, ...rest }: ProductRecord): Product {
 function valueOf<T>(field: string, parsed: Parsed<T>): T {
   if (!parsed.ok) throw new ValidationError(parsed.message, [{ path: field, location: 'body', message: parsed.message }]);
   return parsed.value;
+}
+
+/**
+ * How the stock changes, if at all. An absolute value could silently undo a reservation made
+ * since the admin read the product, so it needs the value read; a delta is safe as it stands.
+ */
+function stockChange({ stock, expectedStock, stockDelta }: UpdateProductBody): Parsed<StockChange | undefined> {
+  if (stock !== undefined && stockDelta !== undefined)
+    return { ok: false, message: 'send stock (with expectedStock) or stockDelta, not both' };
+  if (stockDelta !== undefined) return { ok: true, value: { delta: stockDelta } };
+  if (stock === undefined) {
+    return expectedStock === undefined ? { ok: true, value: undefined } : { ok: false, message: 'expectedStock goes with stock' };
+  }
+  if (expectedStock === undefined) {
+    return { ok: false, message: 'stock needs expectedStock (the stock you read), or send stockDelta to add or take' };
+  }
+  return { ok: true, value: { set: stock, expected: expectedStock } };
+}
+
+function staleStock(input: UpdateProductBody, current: number): ConflictError {
+  const message =
+    input.stockDelta !== undefined
+      ? `stock is ${current}: taking ${-input.stockDelta} would leave it below 0`
+      : `stock is ${current}, not the expected ${input.expectedStock}: read the product again`;
+  return new ConflictError(message, [{ path: 'stock', location: 'body', message, stock: current }]);
 }
 
 function notFound(): NotFoundError {
@@ -58,11 +83,15 @@ export function createProductService(pool: Pool) {
         name: input.name === undefined ? undefined : valueOf('name', normalizeName(input.name)),
         description: input.description,
         priceCents: input.price === undefined ? undefined : valueOf('price', parsePrice(input.price)),
-        stock: input.stock,
+        stock: valueOf('stock', stockChange(input)),
       };
-      const updated = await repository.updateProduct(pool, normalizeUuid(id), changes);
-      if (!updated) throw notFound();
-      return toProduct(updated);
+      const productId = normalizeUuid(id);
+      const updated = await repository.updateProduct(pool, productId, changes);
+      if (updated) return toProduct(updated);
+      // No row matched: the product is gone, or the stock condition failed.
+      const current = await repository.findProductById(pool, productId);
+      if (!current) throw notFound();
+      throw staleStock(input, current.stock);
     },
 
     async deleteProduct(id: string): Promise<void> {

@@ -16,11 +16,7 @@ export async function createTestIssuer({ issuer = TEST_ISSUER, audience = TEST_A
   const keys: JWTVerifyGetKey = createLocalJWKSet(jwks);
   async function sign(
     caller: Caller,
-    {
-      expiresIn = '1h',
-      issuedAt,
-      ...claims
-    }: { expiresIn?: string | number; issuedAt?: number; issuer?: string; audience?: string } = {},
+    { expiresIn = '1h', issuedAt, ...claims }: { expiresIn?: string | number; issuedAt?: number; issuer?: string; audience?: string } = {},
   ) {
     return new SignJWT({ username: caller.username, role: caller.role })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid })

@@ -33,7 +33,15 @@ describe('loadConfig', () => {
 
   test('when NODE_ENV is production, then DATABASE_URL has no default', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('DATABASE_URL is required but not set');
-    expect(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/order_db' }).DATABASE_URL).toBe('postgres://db/order_db');
+    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/order_db' })).toThrow(
+      'EVENT_BUS_URL is required but not set',
+    );
+    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/order_db', EVENT_BUS_URL: 'nats://nats:4222' });
+    expect(config).toMatchObject({
+      DATABASE_URL: 'postgres://db/order_db',
+      EVENT_BUS_URL: 'nats://nats:4222',
+      EVENT_BUS_NAMESPACE: 'events',
+    });
   });
 
   test.each([
@@ -46,10 +54,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...dev, ...env })).toThrow(message);
   });
 
-  test('configSchema: only DATABASE_URL lacks a plain default (deployments must set it)', () => {
+  test('configSchema: only DATABASE_URL and EVENT_BUS_URL lack a plain default (deployments must set it)', () => {
     const withoutDefault = Object.entries(configSchema)
       .filter(([, spec]) => !('default' in spec))
       .map(([name]) => name);
-    expect(withoutDefault).toEqual(['DATABASE_URL']);
+    expect(withoutDefault).toEqual(['DATABASE_URL', 'EVENT_BUS_URL']);
   });
 });

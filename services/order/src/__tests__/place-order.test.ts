@@ -25,7 +25,7 @@ async function orderIdsOf(headers: Headers): Promise<string[]> {
 }
 
 describe('POST /orders: placing', () => {
-  test('when one productId is given without quantity, then 201 with one line of quantity 1, confirmed, owned by the caller', async () => {
+  test('when one productId is given without quantity, then 201 with one line of quantity 1, pending, owned by the caller', async () => {
     const { caller, headers } = await t.signIn();
     const mug = t.stub.add({ name: 'Mug', price: 19.99, stock: 5 });
     const res = await placeOrder(headers, { productId: mug.id });
@@ -34,7 +34,7 @@ describe('POST /orders: placing', () => {
     expect(order).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       userId: caller.id,
-      status: 'confirmed',
+      status: 'pending',
       items: [{ productId: mug.id, name: 'Mug', unitPrice: 19.99, quantity: 1, lineTotal: 19.99 }],
       total: 19.99,
       createdAt: expect.any(String),
@@ -43,6 +43,11 @@ describe('POST /orders: placing', () => {
     expect(new Date(order.createdAt).toISOString()).toBe(order.createdAt);
     expect(res.headers.location).toBe(`/orders/${order.id}`);
     expect(await orderIdsOf(headers)).toEqual([order.id]);
+    // Stored with it, in the same transaction: the event that asks the product service to reserve.
+    const { rows } = await t.pool.query("SELECT type, payload FROM outbox WHERE payload->>'orderId' = $1", [order.id]);
+    expect(rows).toEqual([
+      { type: 'order.placed', payload: { orderId: order.id, userId: caller.id, lines: [{ productId: mug.id, quantity: 1 }] } },
+    ]);
   });
 
   test('when one productId is given with a quantity, then the line has that quantity', async () => {

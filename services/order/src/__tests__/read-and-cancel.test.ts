@@ -168,6 +168,7 @@ describe('POST /orders/:id/cancel', () => {
   test('when the owner cancels a confirmed order, then 200 cancelled, and it reads cancelled afterwards', async () => {
     const { headers } = await t.signIn();
     const order = await place(headers);
+    await setStatus(order.id, 'confirmed');
     const res = await cancel(order.id, headers);
     expect(res.statusCode).toBe(200);
     const cancelled = res.json().order;
@@ -207,20 +208,32 @@ describe('POST /orders/:id/cancel', () => {
     expect((await get(`/orders/${order.id}`, headers)).json().order.status).toBe('rejected');
   });
 
-  test('when five cancels race, then exactly one wins and the others are 409', async () => {
+  test('when five cancels race, then exactly one wins, the others are 409, and one order.cancelled event is stored', async () => {
     const { headers } = await t.signIn();
     const order = await place(headers);
     const answers = await Promise.all(Array.from({ length: 5 }, () => cancel(order.id, headers)));
     expect(answers.map((res) => res.statusCode).sort()).toEqual([200, 409, 409, 409, 409]);
+    const { rows } = await t.pool.query("SELECT type, payload FROM outbox WHERE payload->>'orderId' = $1 ORDER BY seq", [order.id]);
+    expect(rows.map((row) => row.type)).toEqual(['order.placed', 'order.cancelled']);
+    expect(rows[1].payload).toEqual({ orderId: order.id });
   });
 
-  test('when another user tries to cancel, then 404 and the order stays confirmed', async () => {
+  test('when a cancel is refused (409), then no order.cancelled event is stored', async () => {
+    const { headers } = await t.signIn();
+    const order = await place(headers);
+    await setStatus(order.id, 'rejected');
+    expect((await cancel(order.id, headers)).statusCode).toBe(409);
+    const { rows } = await t.pool.query("SELECT type FROM outbox WHERE payload->>'orderId' = $1", [order.id]);
+    expect(rows.map((row) => row.type)).toEqual(['order.placed']);
+  });
+
+  test('when another user tries to cancel, then 404 and the order stays as it was', async () => {
     const owner = await t.signIn();
     const other = await t.signIn();
     const order = await place(owner.headers);
     const res = await cancel(order.id, other.headers);
     expect(res.statusCode).toBe(404);
-    expect((await get(`/orders/${order.id}`, owner.headers)).json().order.status).toBe('confirmed');
+    expect((await get(`/orders/${order.id}`, owner.headers)).json().order.status).toBe('pending');
   });
 
   test("when an admin cancels a user's order, then 200 cancelled", async () => {

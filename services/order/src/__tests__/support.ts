@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
-import { createLogger, createPool, createTokenVerifier, runMigrations, type App, type Pool } from '@mini/shared';
+import { createLogger, createPool, createTokenVerifier, EVENTS_MIGRATIONS, runMigrations, type App, type Pool } from '@mini/shared';
 import { createDatabase, createTestIssuer } from '@mini/shared/testing';
 import { buildApp } from '../app.js';
 import { createProductClient, type ProductClient } from '../clients/product-client.js';
@@ -116,7 +116,10 @@ function sendText(res: ServerResponse, status: number, text: string) {
 /** A fresh database with the migrations applied. */
 export async function createOrderDatabase(): Promise<{ url: string; pool: Pool }> {
   const url = await createDatabase(inject('postgresUrl'), 'order');
-  await runMigrations({ databaseUrl: url, dir: fileURLToPath(new URL('../../migrations', import.meta.url)) });
+  await runMigrations({
+    databaseUrl: url,
+    dir: [fileURLToPath(EVENTS_MIGRATIONS), fileURLToPath(new URL('../../migrations', import.meta.url))],
+  });
   return { url, pool: createPool(url, { max: 5 }) };
 }
 

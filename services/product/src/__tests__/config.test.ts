@@ -25,11 +25,16 @@ describe('loadConfig', () => {
 
   test('when NODE_ENV is production or unset and DATABASE_URL is missing, then one line names it', () => {
     for (const env of [{ NODE_ENV: 'production' }, {}]) {
-      expect(() => loadConfig(env)).toThrow('Invalid configuration: DATABASE_URL is required but not set');
+      expect(() => loadConfig(env)).toThrow(
+        'Invalid configuration: DATABASE_URL is required but not set; EVENT_BUS_URL is required but not set',
+      );
     }
-    expect(loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://svc:pw@db:5432/product_db' }).DATABASE_URL).toBe(
-      'postgres://svc:pw@db:5432/product_db',
-    );
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://svc:pw@db:5432/product_db',
+      EVENT_BUS_URL: 'nats://nats:4222',
+    });
+    expect(config.DATABASE_URL).toBe('postgres://svc:pw@db:5432/product_db');
   });
 
   test('when a value is invalid, then it is named', () => {
@@ -37,10 +42,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...dev, JWKS_URL: 'not a url' })).toThrow(/JWKS_URL is invalid/);
   });
 
-  test('only DATABASE_URL lacks a plain default: it is the one value a deployment must set', () => {
+  test('only DATABASE_URL and EVENT_BUS_URL lack a plain default: the values a deployment must set', () => {
     const withoutDefault = Object.entries(configSchema)
       .filter(([, spec]) => !('default' in spec))
       .map(([name]) => name);
-    expect(withoutDefault).toEqual(['DATABASE_URL']);
+    expect(withoutDefault).toEqual(['DATABASE_URL', 'EVENT_BUS_URL']);
   });
 });

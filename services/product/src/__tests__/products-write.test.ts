@@ -182,20 +182,21 @@ describe('PATCH /products/:id', () => {
       method: 'PATCH',
       url: `/products/${before.id}`,
       headers: admin,
-      payload: { name: ` ${name} `, description: 'new text', price: 0, stock: 0 },
+      payload: { name: ` ${name} `, description: 'new text', price: 0, stock: 0, expectedStock: 3 },
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().product).toMatchObject({ id: before.id, name, description: 'new text', price: 0, stock: 0 });
     expect(await storedRow(before.id)).toEqual({ name, description: 'new text', price_cents: 0, stock: 0 });
   });
 
-  test.each([{ name: `Other ${uniqueToken()}` }, { description: '' }, { stock: 99 }, { price: 1.005 }])(
+  test.each([{ name: `Other ${uniqueToken()}` }, { description: '' }, { stock: 99, expectedStock: 3 }, { price: 1.005 }])(
     'when an admin sends only %j, then the other fields keep their values',
     async (change) => {
       const before = await createProduct();
       const res = await app.inject({ method: 'PATCH', url: `/products/${before.id}`, headers: admin, payload: change });
       expect(res.statusCode).toBe(200);
-      const expected = { ...before, ...change, ...('price' in change ? { price: 1.01 } : {}), updatedAt: expect.any(String) };
+      const { expectedStock: _read, ...shown } = change as Record<string, unknown>;
+      const expected = { ...before, ...shown, ...('price' in change ? { price: 1.01 } : {}), updatedAt: expect.any(String) };
       expect(res.json().product).toEqual(expected);
     },
   );
@@ -243,9 +244,64 @@ describe('PATCH /products/:id', () => {
   });
 
   test('when the product does not exist, then 404', async () => {
-    const res = await app.inject({ method: 'PATCH', url: `/products/${randomUUID()}`, headers: admin, payload: { stock: 1 } });
+    const res = await app.inject({ method: 'PATCH', url: `/products/${randomUUID()}`, headers: admin, payload: { stockDelta: 1 } });
     expect(res.statusCode).toBe(404);
     expect(res.json().error).toEqual({ code: 'not_found', message: 'product not found' });
+  });
+
+  test('when stock is sent without expectedStock, then 400 saying what to send, and nothing changes', async () => {
+    const before = await createProduct();
+    const res = await app.inject({ method: 'PATCH', url: `/products/${before.id}`, headers: admin, payload: { stock: 10 } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toMatch(/expectedStock.*stockDelta/);
+    expect((await storedRow(before.id)).stock).toBe(3);
+  });
+
+  test('when expectedStock is no longer the stock, then 409 with the current stock, and nothing changes', async () => {
+    const before = await createProduct();
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `/products/${before.id}`,
+      headers: admin,
+      payload: { stock: 10, expectedStock: 2, name: 'not applied either' },
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error).toMatchObject({ code: 'conflict', details: [{ path: 'stock', stock: 3 }] });
+    expect(await storedRow(before.id)).toMatchObject({ name: before.name, stock: 3 });
+  });
+
+  test('when stockDelta is given, then it adds or takes relative to the stock now; below 0 is a 409', async () => {
+    const before = await createProduct();
+    const patch = (stockDelta: number) =>
+      app.inject({ method: 'PATCH', url: `/products/${before.id}`, headers: admin, payload: { stockDelta } });
+    expect((await patch(5)).json().product.stock).toBe(8);
+    expect((await patch(-8)).json().product.stock).toBe(0);
+    const tooMuch = await patch(-1);
+    expect(tooMuch.statusCode).toBe(409);
+    expect(tooMuch.json().error.details[0].stock).toBe(0);
+    expect((await storedRow(before.id)).stock).toBe(0);
+  });
+
+  test('when 40 deltas race, then none is lost: the stock ends at the sum', async () => {
+    const before = await createProduct({ stock: 100 });
+    const deltas = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 3 : -2));
+    const answers = await Promise.all(
+      deltas.map((stockDelta) => app.inject({ method: 'PATCH', url: `/products/${before.id}`, headers: admin, payload: { stockDelta } })),
+    );
+    expect(answers.map((answer) => answer.statusCode)).toEqual(deltas.map(() => 200));
+    expect((await storedRow(before.id)).stock).toBe(100 + deltas.reduce((sum, delta) => sum + delta, 0));
+  });
+
+  test('when stock and stockDelta come together, then 400', async () => {
+    const before = await createProduct();
+    const res = await app.inject({
+      method: 'PATCH',
+      url: `/products/${before.id}`,
+      headers: admin,
+      payload: { stock: 1, expectedStock: 3, stockDelta: 1 },
+    });
+    expect(res.statusCode).toBe(400);
+    expect((await storedRow(before.id)).stock).toBe(3);
   });
 
   test('when the id is malformed, then 400', async () => {

@@ -1,0 +1,54 @@
+import type { Logger } from '../logger.js';
+
+/**
+ * One integration event as it crosses the broker. `id` is the de-duplication key end to end:
+ * the outbox row's id, the broker's message id, and the key a consumer's inbox records.
+ */
+export interface EventEnvelope<P = unknown> {
+  id: string;
+  /** Dotted name, e.g. `order.placed`. */
+  type: string;
+  /** ISO-8601 time the producer stored the event. */
+  occurredAt: string;
+  payload: P;
+}
+
+/** Handles one delivery. Resolving acknowledges it; throwing asks for a redelivery later. */
+export type EventHandler = (event: EventEnvelope) => Promise<void>;
+
+export interface Subscription {
+  /** Stops taking new deliveries and waits for the one in hand to finish (it is acknowledged or redelivered). */
+  close(): Promise<void>;
+}
+
+/**
+ * The broker behind one interface (NATS JetStream or a PostgreSQL-backed queue). Delivery is at
+ * least once: consumers de-duplicate by `event.id` in their own database (see inbox.ts).
+ */
+export interface EventBus {
+  /** Publishes one event; resolves once the broker has durably stored it. */
+  publish(event: EventEnvelope): Promise<void>;
+  /**
+   * Delivers every event of `type` published from now on (and any stored but not yet acknowledged
+   * for this group) to `handler`. `group` is a durable consumer: replicas sharing a group share
+   * the work, each event reaching one of them; two groups each get every event.
+   */
+  subscribe(options: { group: string; type: string; handler: EventHandler }): Promise<Subscription>;
+  /** Throws when the broker does not answer (for `/readyz`). */
+  check(): Promise<void>;
+  /** Closes subscriptions and the connection. */
+  close(): Promise<void>;
+}
+
+export interface EventBusOptions {
+  /** `nats://host:4222` for NATS JetStream, `postgres://.../events_db` for the PostgreSQL-backed queue. */
+  url: string;
+  /** Names this process to the broker (connection name, application_name). */
+  name: string;
+  logger?: Logger;
+  /**
+   * Keeps apart brokers' state that would otherwise be shared (tests, two stacks on one server):
+   * the NATS stream name and subject prefix, the pg-boss schema. Default `events`.
+   */
+  namespace?: string;
+}

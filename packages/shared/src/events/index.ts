@@ -1,0 +1,4 @@
+export * from './event-bus.js';
+export * from './create-event-bus.js';
+export * from './outbox.js';
+export * from './inbox.js';

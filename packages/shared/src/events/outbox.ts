@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { withTransaction, type Pool, type PoolClient } from '../db.js';
+import type { Logger } from '../logger.js';
+import type { EventBus, EventEnvelope } from './event-bus.js';
+
+/**
+ * The folder of the outbox and inbox tables' migration: pass it to `openDatabase` beside the
+ * service's own (two levels up from src/events and dist/events alike).
+ */
+export const EVENTS_MIGRATIONS = new URL('../../migrations', import.meta.url);
+
+/** A pool, or the client of the transaction whose change the event announces. */
+export type Queryable = Pick<Pool | PoolClient, 'query'>;
+
+/**
+ * Stores an event in the outbox. Call it inside the transaction of the change it announces:
+ * the event is published if and only if that transaction commits.
+ */
+export async function enqueueEvent<P>(db: Queryable, type: string, payload: P): Promise<EventEnvelope<P>> {
+  const id = randomUUID();
+  const { rows } = await db.query<{ createdAt: Date }>(
+    'INSERT INTO outbox (id, type, payload) VALUES ($1, $2, $3) RETURNING created_at AS "createdAt"',
+    [id, type, JSON.stringify(payload)],
+  );
+  return { id, type, occurredAt: rows[0]!.createdAt.toISOString(), payload };
+}
+
+export interface RelayOptions {
+  pool: Pool;
+  bus: EventBus;
+  logger: Logger;
+  /** How often an idle relay looks for new rows (default 100 ms). */
+  pollMs?: number;
+  /** Rows published per round (default 100). */
+  batchSize?: number;
+  /** Published outbox rows and handled inbox ids older than this are deleted (default 1 day). */
+  retentionMs?: number;
+}
+
+export interface Relay {
+  /** Stops after the round in hand; what it did not publish stays for the next start. */
+  close(): Promise<void>;
+}
+
+const HOUSEKEEPING_EVERY_MS = 60_000;
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Publishes outbox rows to the bus, oldest first, at least once: a row is stamped published only
+ * after the broker took it, so whatever a crash or an outage left behind goes out on the next
+ * round (of this process or of any replica: rows are claimed with SKIP LOCKED).
+ */
+export function startRelay({ pool, bus, logger, pollMs = 100, batchSize = 100, retentionMs = 86_400_000 }: RelayOptions): Relay {
+  let stopped = false;
+  let wakeUp: (() => void) | undefined;
+  let lastHousekeeping = Date.now();
+  let failures = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  async function round(): Promise<number> {
+    return withTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ id: string; type: string; payload: unknown; createdAt: Date }>(
+        `SELECT id, type, payload, created_at AS "createdAt" FROM outbox WHERE published_at IS NULL
+         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [batchSize],
+      );
+      const results = await Promise.allSettled(
+        rows.map((row) => bus.publish({ id: row.id, type: row.type, occurredAt: row.createdAt.toISOString(), payload: row.payload })),
+      );
+      const published = rows.filter((_, index) => results[index]!.status === 'fulfilled').map((row) => row.id);
+      // Stamp what the broker took even when some failed: those are retried, these not re-sent.
+      if (published.length > 0) await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])', [published]);
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw new RelayError(published.length, rows.length, failed.reason);
+      return rows.length;
+    });
+  }
+
+  async function housekeeping() {
+    if (Date.now() - lastHousekeeping < HOUSEKEEPING_EVERY_MS) return;
+    lastHousekeeping = Date.now();
+    const cutoff = new Date(Date.now() - retentionMs);
+    await pool.query('DELETE FROM outbox WHERE published_at < $1', [cutoff]);
+    await pool.query('DELETE FROM processed_events WHERE handled_at < $1', [cutoff]);
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const count = await round();
+        if (failures > 0) logger.info({ after: failures }, 'event relay recovered');
+        failures = 0;
+        await housekeeping();
+        if (count < batchSize && !stopped) await sleep(pollMs);
+      } catch (error) {
+        failures += 1;
+        // One line per outage, not one per round: the relay keeps trying with a capped back-off.
+        if (failures === 1) logger.warn({ reason: reasonOf(error) }, 'event relay cannot publish; retrying');
+        if (!stopped) await sleep(Math.min(MAX_BACKOFF_MS, pollMs * 2 ** Math.min(failures, 10)));
+      }
+    }
+  })();
+
+  return {
+    async close() {
+      stopped = true;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}
+
+class RelayError extends Error {
+  constructor(published: number, claimed: number, cause: unknown) {
+    super(`published ${published} of ${claimed} events: ${reasonOf(cause)}`, { cause });
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
