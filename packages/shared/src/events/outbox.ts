@@ -9,6 +9,8 @@ import type { EventBus, EventEnvelope } from './event-bus.js';
  */
 export const EVENTS_MIGRATIONS = new URL('../../migrations', import.meta.url);
 
+const OUTBOX_CHANNEL = 'outbox';
+
 /** A pool, or the client of the transaction whose change the event announces. */
 export type Queryable = Pick<Pool | PoolClient, 'query'>;
 
@@ -18,8 +20,10 @@ export type Queryable = Pick<Pool | PoolClient, 'query'>;
  */
 export async function enqueueEvent<P>(db: Queryable, type: string, payload: P): Promise<EventEnvelope<P>> {
   const id = randomUUID();
+  // NOTIFY is transactional: the relays LISTENing hear it when (and only if) the change commits.
   const { rows } = await db.query<{ createdAt: Date }>(
-    'INSERT INTO outbox (id, type, payload) VALUES ($1, $2, $3) RETURNING created_at AS "createdAt"',
+    `WITH stored AS (INSERT INTO outbox (id, type, payload) VALUES ($1, $2, $3) RETURNING created_at)
+     SELECT created_at AS "createdAt", pg_notify('${OUTBOX_CHANNEL}', '') FROM stored`,
     [id, type, JSON.stringify(payload)],
   );
   return { id, type, occurredAt: rows[0]!.createdAt.toISOString(), payload };
@@ -29,7 +33,10 @@ export interface RelayOptions {
   pool: Pool;
   bus: EventBus;
   logger: Logger;
-  /** How often an idle relay looks for new rows (default 100 ms). */
+  /**
+   * How often an idle relay looks for new rows (default 1 s). New rows wake it at once through
+   * LISTEN/NOTIFY; polling only covers a lost notification or a dropped listening connection.
+   */
   pollMs?: number;
   /** Rows published per round (default 100). */
   batchSize?: number;
@@ -50,20 +57,47 @@ const MAX_BACKOFF_MS = 5_000;
  * after the broker took it, so whatever a crash or an outage left behind goes out on the next
  * round (of this process or of any replica: rows are claimed with SKIP LOCKED).
  */
-export function startRelay({ pool, bus, logger, pollMs = 100, batchSize = 100, retentionMs = 86_400_000 }: RelayOptions): Relay {
+export function startRelay({ pool, bus, logger, pollMs = 1_000, batchSize = 100, retentionMs = 86_400_000 }: RelayOptions): Relay {
   let stopped = false;
   let wakeUp: (() => void) | undefined;
   let lastHousekeeping = Date.now();
   let failures = 0;
+  let notified = false;
+  let listener: PoolClient | undefined;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
+      if (notified) return resolve();
       const timer = setTimeout(resolve, ms);
       wakeUp = () => {
         clearTimeout(timer);
         resolve();
       };
     });
+  const wake = () => {
+    notified = true;
+    wakeUp?.();
+  };
+
+  // One connection of the pool stays LISTENing; when it breaks, the next round opens another.
+  async function ensureListening() {
+    if (listener || stopped) return;
+    const client = await pool.connect();
+    const drop = () => {
+      if (listener !== client) return;
+      listener = undefined;
+      client.release(true);
+    };
+    client.on('notification', wake);
+    client.on('error', drop);
+    try {
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      listener = client;
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+  }
 
   async function round(): Promise<number> {
     return withTransaction(pool, async (client) => {
@@ -95,6 +129,8 @@ export function startRelay({ pool, bus, logger, pollMs = 100, batchSize = 100, r
   const loop = (async () => {
     while (!stopped) {
       try {
+        await ensureListening();
+        notified = false;
         const count = await round();
         if (failures > 0) logger.info({ after: failures }, 'event relay recovered');
         failures = 0;
@@ -114,6 +150,9 @@ export function startRelay({ pool, bus, logger, pollMs = 100, batchSize = 100, r
       stopped = true;
       wakeUp?.();
       await loop;
+      // Destroyed, not returned: a pooled connection must not stay LISTENing.
+      listener?.release(true);
+      listener = undefined;
     },
   };
 }
