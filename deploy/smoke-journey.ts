@@ -1,7 +1,8 @@
 /**
  * A shopper's journey against a running stack, through the gateway only:
  * register, log in, read my profile, admin logs in and adds a product, I order it, list my
- * orders, read the order; the admin sees it too. Used by scripts/compose-ci.sh (several
+ * orders, read the order until the product service has reserved its stock through the event
+ * broker (pending -> confirmed); the admin sees it too. Used by scripts/compose-ci.sh (several
  * journeys at once spread requests over replicas) and handy by hand:
  *   npx tsx deploy/smoke-journey.ts --url http://127.0.0.1:8080 --runs 4 --concurrency 2
  * Admin credentials: E2E_ADMIN_USERNAME (default admin) and E2E_ADMIN_PASSWORD.
@@ -9,12 +10,15 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
+// Confirmation takes well under a second; this leaves room for 32 journeys at once on two cores.
+const CONFIRM_WITHIN_MS = 15_000;
+
 /** The fields of the answers this journey reads. */
 interface Body {
   token?: string;
   user?: { id?: string; role?: string };
   product?: { id?: string };
-  order?: { id: string; total: number; userId: string };
+  order?: { id: string; total: number; userId: string; status?: string };
   orders?: { id: string }[];
 }
 
@@ -74,7 +78,17 @@ async function runJourney(base: string, admin: { username: string; password: str
     throw new Error(`place order: unexpected order ${JSON.stringify(order)}`);
   const mine = await step('list my orders', 'GET', '/orders', 200, { token });
   if (!(mine.orders ?? []).some((o) => o.id === order.id)) throw new Error('list my orders: the new order is missing');
-  await step('read my order', 'GET', `/orders/${order.id}`, 200, { token });
+  // The saga: the order starts pending and is confirmed once product reserved the stock (events
+  // over NATS, whichever replicas handle them).
+  const confirmBy = Date.now() + CONFIRM_WITHIN_MS;
+  let status: string | undefined;
+  for (;;) {
+    status = (await step('read my order', 'GET', `/orders/${order.id}`, 200, { token })).order?.status;
+    if (status !== 'pending' || Date.now() > confirmBy) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (status !== 'confirmed')
+    throw new Error(`order ${order.id}: ${status ?? 'no status'} after ${CONFIRM_WITHIN_MS} ms, expected confirmed`);
   await step('admin reads the order', 'GET', `/orders/${order.id}`, 200, { token: adminToken });
   await step('anonymous order is refused', 'POST', '/orders', 401, { body: { productId } });
   return requests;

@@ -2,12 +2,14 @@
 # The Compose stack for real, as CI runs it (root, on a machine without a running Docker engine):
 #   1. installs what is missing with apt-get (docker.io, docker-compose, debootstrap)
 #   2. starts a private dockerd whose data root and socket live in a temporary folder
-#   3. builds local stand-ins for the base images (no image registry is reachable here;
-#      deploy/standins/), under the names the Dockerfile and compose.yaml use
+#   3. builds local stand-ins for the public images (no image registry is reachable here;
+#      deploy/standins/: debian, node, postgres, nats), under the names the Dockerfile and
+#      compose.yaml use
 #   4. builds the project's images (npm run images)
 #   5. starts compose.yaml with REPLICAS (default 2) of every service behind the gateway on
-#      127.0.0.1:8080, waits for /readyz, runs the end-to-end journey (e2e/__tests__/journey.test.ts
-#      with E2E_GATEWAY_URL) and the smoke journeys (deploy/smoke-journey.ts) several at a time
+#      127.0.0.1:8080 (and one NATS JetStream broker), waits for /readyz, runs the end-to-end
+#      journey (e2e/__tests__/journey.test.ts with E2E_GATEWAY_URL) and the smoke journeys
+#      (deploy/smoke-journey.ts, each order confirmed through the broker) several at a time
 #   6. proves the services are stateless: every replica served journey requests (per-container
 #      "request completed" log lines, health checks excluded)
 #   7. tears everything down (containers, volumes, dockerd, firewall rules, bridges, temp folder),
@@ -160,7 +162,7 @@ if ! npm run images > "$WORK/images.log" 2>&1; then
   fi
 fi
 grep -E '^==> .* built in' "$WORK/images.log"
-docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E '^(mini-ecommerce/|node:|postgres:)' | sort
+docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E '^(mini-ecommerce/|node:|postgres:|nats:)' | sort
 
 phase "compose up (${REPLICAS} replicas per service)"
 node -e 'const s = require("node:net").createServer(); s.once("error", () => { console.error(`127.0.0.1:${process.argv[1]} is taken: set COMPOSE_CI_PORT`); process.exit(1); }); s.listen(Number(process.argv[1]), "127.0.0.1", () => s.close());' "$PORT"
@@ -203,4 +205,16 @@ if [ "$spread_ok" != 1 ]; then
   exit 1
 fi
 log "every replica of every service served journey requests against the same databases"
+
+# The saga went through the broker: its stream keeps the events of every journey's order (placed,
+# then reserved), so it must hold at least one per smoke journey. Asked from inside the container:
+# the broker's network is internal and its monitoring port is not published.
+phase 'events went through NATS JetStream'
+jsz="$(compose exec -T nats wget -q -O - 'http://127.0.0.1:8222/jsz')"
+events="$(node -e 'console.log(JSON.parse(process.argv[1]).messages ?? 0)' "$jsz")"
+log "JetStream holds $events events in $(node -e 'console.log(JSON.parse(process.argv[1]).streams ?? 0)' "$jsz") stream(s)"
+if [ "$events" -lt "${SMOKE_RUNS:-64}" ]; then
+  echo "compose-ci.sh: the broker holds $events events, fewer than one per smoke journey" >&2
+  exit 1
+fi
 phase ''

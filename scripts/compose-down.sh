@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run compose:down [-- -v]   stops and removes the stack; -v also deletes the databases' volumes.
+# npm run compose:down [-- -v]   stops and removes the stack; -v also deletes the volumes (databases, NATS streams).
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/compose-lib.sh

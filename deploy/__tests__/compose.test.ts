@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { composeProblems } from '../lib/compose-checks.js';
+import { composeBrokerProblems } from '../lib/broker-checks.js';
+import { composeEnvironment, composeProblems } from '../lib/compose-checks.js';
 import { loadCompose, type ComposeFile } from '../lib/compose-file.js';
-import { DESIGNED_CONNECTIONS, requiredVariables } from '../lib/deployables.js';
+import { agreementProblems } from '../lib/config-checks.js';
+import { DESIGNED_CONNECTIONS, EVENT_BROKER, EVENT_BUS_SETTINGS, requiredVariables } from '../lib/deployables.js';
 import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
 
 let facts: RepoFacts;
@@ -20,7 +22,21 @@ function checkAll(compose: ComposeFile) {
       portsOf,
     }),
   );
-  return { problems: results.flatMap((r) => r.problems), edges: results.flatMap((r) => r.edges) };
+  const clients = facts.deployables.filter((d) => EVENT_BUS_SETTINGS.url in d.config.configSchema);
+  const environments = clients.map((d) => ({
+    name: d.deployable.name,
+    config: d.config,
+    env: composeEnvironment(compose, d.deployable.name, d.imagePort),
+  }));
+  const problems = [
+    ...results.flatMap((r) => r.problems),
+    ...composeBrokerProblems(
+      compose,
+      clients.map((d) => d.deployable.name),
+    ),
+    ...agreementProblems('compose', EVENT_BUS_SETTINGS.namespace, environments),
+  ];
+  return { problems, edges: results.flatMap((r) => r.edges) };
 }
 
 /** compose.yaml as it would be with one edit, interpolated with the .env made from .env.example like the real one. */
@@ -35,7 +51,7 @@ describe('compose.yaml with .env.example', () => {
     expect(checkAll(facts.compose).problems).toEqual([]);
   });
 
-  test('the connections it configures are the designed ones: gateway to all, order to product and user, product to user, each to its own database', () => {
+  test('the connections it configures are the designed ones: gateway to all, order to product and user, product to user, each to its own database, product and order to the broker', () => {
     const edges = checkAll(facts.compose).edges.map((e) => `${e.from} -> ${e.to}:${e.port}`);
     expect(edges.sort()).toEqual([...DESIGNED_CONNECTIONS].sort());
   });
@@ -47,6 +63,15 @@ describe('compose.yaml with .env.example', () => {
       expect(members.map(([name]) => name).sort(), db).toEqual([db, db.replace('-db', '-service')].sort());
       expect(facts.compose.networks?.[networks[0] as string]?.internal, db).toBe(true);
     }
+  });
+
+  test('the broker (NATS) reads nothing from .env, runs JetStream on a named volume, and only product and order share its network', () => {
+    const nats = facts.compose.services[EVENT_BROKER.host];
+    expect(nats?.environment).toBeUndefined();
+    expect(nats?.volumes).toEqual([`nats-data:${EVENT_BROKER.storeDir}`]);
+    const networks = nats?.networks as string[];
+    const members = Object.entries(facts.compose.services).filter(([, s]) => (s.networks as string[]).some((n) => networks.includes(n)));
+    expect(members.map(([name]) => name).sort()).toEqual(['nats', 'order-service', 'product-service']);
   });
 
   test('only the gateway publishes a port, and only on the loopback interface by default', () => {
@@ -140,5 +165,60 @@ describe('the compose checks catch breakage', () => {
       c.services['user-db']!.networks = ['order-data'];
     });
     expect(checkAll(broken).problems).toContain('compose user-service: shares no network with user-db, which its DATABASE_URL needs');
+  });
+
+  test('when the order service does not wait for a healthy broker, then the check says so', () => {
+    const broken = composeWith((c) => {
+      delete (c.services['order-service']?.depends_on as Record<string, unknown>).nats;
+    });
+    expect(checkAll(broken).problems).toEqual([
+      'compose order-service: does not wait for nats to be healthy (depends_on condition service_healthy)',
+    ]);
+  });
+
+  test('when NATS runs without JetStream, or keeps its store in the container, then both are reported', () => {
+    const noJetStream = composeWith((c) => {
+      c.services.nats!.command = ['--store_dir', '/data', '--http_port', '8222'];
+    });
+    expect(checkAll(noJetStream).problems).toEqual([
+      'compose nats: JetStream is not enabled (--jetstream), and the services need its streams',
+    ]);
+    const noVolume = composeWith((c) => {
+      c.services.nats!.volumes = [];
+    });
+    expect(checkAll(noVolume).problems).toEqual([
+      'compose nats: the store /data is on no named volume, so the events go with the container',
+    ]);
+  });
+
+  test('when the broker health check asks another port, or the broker is published, then the check fails', () => {
+    const broken = composeWith((c) => {
+      c.services.nats!.healthcheck = { test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:4222/healthz'] };
+      c.services.nats!.ports = ['4222:4222'];
+    });
+    expect(checkAll(broken).problems).toEqual([
+      'compose nats: the health check asks http://127.0.0.1:4222/healthz, not /healthz on its own monitoring port 8222',
+      'compose nats: publishes 4222:4222; only the gateway may be reachable from outside',
+    ]);
+  });
+
+  test('when the gateway joins the broker network, or EVENT_BUS_URL names another port, then the check fails', () => {
+    const broken = composeWith((c) => {
+      (c.services.gateway!.networks as string[]).push('events');
+      (c.services['product-service']?.environment as Record<string, string>).EVENT_BUS_URL = 'nats://nats:8222';
+    });
+    expect(checkAll(broken).problems).toEqual([
+      'compose product-service: EVENT_BUS_URL uses port 8222, but nats listens on 4222',
+      'compose nats: gateway shares network events with the broker but reads no EVENT_BUS_URL',
+    ]);
+  });
+
+  test('when product and order use different event namespaces, then the events would never meet and the check says so', () => {
+    const broken = composeWith((c) => {
+      (c.services['order-service']?.environment as Record<string, string>).EVENT_BUS_NAMESPACE = 'orders';
+    });
+    expect(checkAll(broken).problems).toEqual([
+      'compose: EVENT_BUS_NAMESPACE must be the same for product-service and order-service, but is "events" and "orders"',
+    ]);
   });
 });

@@ -1,17 +1,29 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { buildContextProblems, healthcheckPath, parseImagesScript } from '../lib/build-files.js';
+import {
+  buildContextProblems,
+  dockerfileBaseImages,
+  healthcheckPath,
+  missingStandins,
+  parseImagesScript,
+  standinImages,
+} from '../lib/build-files.js';
 import { interpolate } from '../lib/compose-file.js';
-import { defaultPort, DEPLOYABLES, readRepoFile } from '../lib/deployables.js';
+import { defaultPort, DEPLOYABLES, readRepoFile, ROOT } from '../lib/deployables.js';
 import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
 
 let facts: RepoFacts;
 let dockerignore: string;
 let workspaces: string[];
+let standins: string[];
+const hasMigrations = (workspace: string) => existsSync(join(ROOT, workspace, 'migrations'));
 
 beforeAll(async () => {
   facts = await loadRepoFacts();
   dockerignore = readRepoFile('.dockerignore');
   workspaces = (JSON.parse(readRepoFile('package.json')) as { workspaces: string[] }).workspaces;
+  standins = standinImages(readRepoFile('deploy/standins/build-standins.sh'));
 });
 
 describe('images', () => {
@@ -25,7 +37,23 @@ describe('images', () => {
 
   test('the Dockerfile installs from every workspace manifest, and .dockerignore lets every workspace in', () => {
     expect(workspaces.length).toBeGreaterThanOrEqual(5);
-    expect(buildContextProblems(facts.dockerfile, dockerignore, workspaces, DEPLOYABLES)).toEqual([]);
+    expect(buildContextProblems(facts.dockerfile, dockerignore, workspaces, DEPLOYABLES, hasMigrations)).toEqual([]);
+  });
+
+  test('CI builds a stand-in for every public image the Dockerfile and compose.yaml name (it reaches no image registry)', () => {
+    expect(standins.sort()).toEqual(['debian:bookworm-slim', 'nats:2.9-alpine', 'node:20-bookworm-slim', 'postgres:15-bookworm']);
+    const named = [...dockerfileBaseImages(facts.dockerfile), ...Object.values(facts.compose.services).map((s) => s.image)];
+    expect(named).toContain('node:20-bookworm-slim');
+    expect(named).toContain(facts.compose.services.nats?.image);
+    expect(missingStandins(named, standins, facts.images.prefix)).toEqual([]);
+  });
+
+  test('the NATS stand-in keeps the official image interface: its entrypoint runs nats-server when the first argument is a flag', () => {
+    const dockerfile = readRepoFile('deploy/standins/nats.Dockerfile');
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["docker-entrypoint\.sh"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["nats-server", "--config", "\/etc\/nats\/nats-server\.conf"\]$/m);
+    expect(dockerfile).toMatch(/^EXPOSE 4222 8222 6222$/m);
+    expect(readRepoFile('deploy/standins/nats-entrypoint.sh')).toContain('set -- nats-server "$@"');
   });
 
   test('the runtime stage runs as the non-root uid 1000, production only, node as PID 1, and a HEALTHCHECK on a path every process serves', () => {
@@ -69,6 +97,20 @@ describe('the image checks catch breakage', () => {
       DEPLOYABLES,
     );
     expect(problems).toEqual(['.dockerignore: does not let services/order/migrations in']);
+  });
+
+  test('when a workspace other than a service has migrations .dockerignore leaves out, then the check names it', () => {
+    const problems = buildContextProblems(facts.dockerfile, dockerignore, workspaces, DEPLOYABLES, (w) => w === 'gateway');
+    expect(problems).toEqual(['.dockerignore: does not let gateway/migrations in']);
+  });
+
+  test('when compose.yaml names a public image CI has no stand-in for, then the check names it', () => {
+    expect(missingStandins(['redis:7-bookworm', 'mini-ecommerce/gateway:dev', 'postgres:15-bookworm'], standins, 'mini-ecommerce')).toEqual(
+      ['redis:7-bookworm'],
+    );
+    expect(
+      dockerfileBaseImages('ARG BASE=node:20-bookworm-slim\nFROM ${BASE} AS build\nFROM build AS test\nFROM debian:bookworm-slim\n'),
+    ).toEqual(['node:20-bookworm-slim', 'debian:bookworm-slim']);
   });
 
   test('when the HEALTHCHECK asks a path nobody serves, then it is visible', () => {

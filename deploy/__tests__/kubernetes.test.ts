@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { beforeAll, describe, expect, test } from 'vitest';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { brokerProblems } from '../lib/broker-checks.js';
+import { missingStandins, standinImages } from '../lib/build-files.js';
 import { parseDotEnv } from '../lib/compose-file.js';
-import type { Edge } from '../lib/config-checks.js';
-import { DESIGNED_CONNECTIONS, requiredVariables, ROOT } from '../lib/deployables.js';
+import { agreementProblems, type Edge } from '../lib/config-checks.js';
+import { DESIGNED_CONNECTIONS, EVENT_BROKER, EVENT_BUS_SETTINGS, readRepoFile, requiredVariables, ROOT } from '../lib/deployables.js';
 import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
-import { databaseProblems, deploymentProblems, ingressProblems, networkPolicyProblems } from '../lib/k8s-checks.js';
+import { databaseProblems, deploymentEnvironment, deploymentProblems, ingressProblems, networkPolicyProblems } from '../lib/k8s-checks.js';
 import { describeObject, findKubectl, findObject, OVERLAYS, renderKustomization, type K8sObject } from '../lib/kustomize.js';
 import { schemaProblems, unknownFieldProblems } from '../lib/schema-check.js';
 
@@ -42,9 +45,30 @@ function checkRender(objects: K8sObject[]): { problems: string[]; edges: Edge[] 
     problems.push(...result.problems, ...databaseProblems(objects, d.deployable));
     edges.push(...result.edges);
   }
+  problems.push(...brokerProblems(objects));
+  const clients = facts.deployables.filter((d) => EVENT_BUS_SETTINGS.url in d.config.configSchema);
+  problems.push(
+    ...agreementProblems(
+      'Kubernetes',
+      EVENT_BUS_SETTINGS.namespace,
+      clients.map((d) => ({ name: d.deployable.name, config: d.config, env: deploymentEnvironment(objects, d).env })),
+    ),
+  );
   problems.push(...ingressProblems(objects));
   problems.push(...networkPolicyProblems(objects, edges, NAMESPACE));
   return { problems, edges };
+}
+
+function statefulSet(objects: K8sObject[], name: string): IStatefulSet {
+  const found = findObject<IStatefulSet>(objects, 'StatefulSet', name);
+  if (!found) throw new Error(`no StatefulSet ${name}`);
+  return found;
+}
+
+function natsContainer(objects: K8sObject[]) {
+  const found = statefulSet(objects, EVENT_BROKER.host).spec?.template.spec?.containers[0];
+  if (!found) throw new Error('no nats container');
+  return found;
 }
 
 function deployment(objects: K8sObject[], name: string): IDeployment {
@@ -81,6 +105,15 @@ describe.skipIf(skip)('Kubernetes manifests (kubectl kustomize)', () => {
     test('every deployable passes the consistency checks: config, ports, probes, URLs, credentials, hardening, HPA, PDB, policies', () => {
       expect(checkRender(objectsOf(overlay)).problems).toEqual([]);
     });
+
+    test('the broker is one NATS server with JetStream on its own volume claim, reachable on 4222 from product and order only', () => {
+      const objects = objectsOf(overlay);
+      expect(brokerProblems(objects)).toEqual([]);
+      const claim = statefulSet(objects, EVENT_BROKER.host).spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
+      expect(claim).toBe(overlay === 'k8s/overlays/prod' ? '20Gi' : '1Gi');
+      const config = objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+      expect(config.data.EVENT_BUS_URL).toBe(`nats://${EVENT_BROKER.host}:${EVENT_BROKER.clientPort}`);
+    });
   });
 
   test('the configured connections are the designed ones, so the NetworkPolicies allow exactly those', () => {
@@ -88,8 +121,9 @@ describe.skipIf(skip)('Kubernetes manifests (kubectl kustomize)', () => {
     expect(edges.sort()).toEqual([...DESIGNED_CONNECTIONS].sort());
   });
 
-  test('images: the names scripts/images.sh builds, tagged as it tags them in dev and with the release version in prod; PostgreSQL as in Compose', () => {
+  test('images: the names scripts/images.sh builds, tagged as it tags them in dev and with the release version in prod; PostgreSQL and NATS as in Compose', () => {
     const composeDb = facts.compose.services['user-db']?.image;
+    const composeNats = facts.compose.services[EVENT_BROKER.host]?.image;
     for (const [overlay, tag] of [
       ['k8s/overlays/dev', facts.images.tag],
       ['k8s/overlays/prod', facts.rootVersion],
@@ -97,8 +131,22 @@ describe.skipIf(skip)('Kubernetes manifests (kubectl kustomize)', () => {
       const objects = objectsOf(overlay);
       for (const { name } of facts.images.images)
         expect(container(objects, name).image, `${overlay} ${name}`).toBe(`${facts.images.prefix}/${name}:${tag}`);
-      const databases = objects.filter((o) => o.kind === 'StatefulSet') as unknown as IDeployment[];
-      expect(databases.map((s) => s.spec?.template.spec?.containers[0]?.image)).toEqual([composeDb, composeDb, composeDb]);
+      const statefulSets = objects.filter((o) => o.kind === 'StatefulSet') as unknown as (K8sObject & IStatefulSet)[];
+      const images = Object.fromEntries(statefulSets.map((s) => [s.metadata.name, s.spec?.template.spec?.containers[0]?.image]));
+      expect(images).toEqual({ 'user-db': composeDb, 'product-db': composeDb, 'order-db': composeDb, nats: composeNats });
+    }
+  });
+
+  test('CI builds a stand-in for every public image the manifests run (it reaches no image registry)', () => {
+    const standins = standinImages(readRepoFile('deploy/standins/build-standins.sh'));
+    for (const overlay of OVERLAYS) {
+      const images: (string | undefined)[] = [];
+      JSON.stringify(objectsOf(overlay), (key, value: unknown) => {
+        if (key === 'containers' || key === 'initContainers') for (const c of value as { image?: string }[]) images.push(c.image);
+        return value;
+      });
+      expect(images, overlay).toContain(facts.compose.services[EVENT_BROKER.host]?.image);
+      expect(missingStandins(images, standins, facts.images.prefix), overlay).toEqual([]);
     }
   });
 
@@ -246,6 +294,62 @@ describe.skipIf(skip)('the Kubernetes checks catch breakage', () => {
       ports: [{ protocol: 'TCP', port: 5432 }],
     });
     expect(checkRender(objects).problems).toEqual(['NetworkPolicy: order-service can reach user-db:5432, which nothing configures']);
+  });
+
+  test('when the NetworkPolicy lets the gateway reach the broker, or no longer lets product reach it, then both are reported', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'nats')!.spec!.ingress![0]!.from!.push({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'gateway' } },
+    });
+    findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'gateway')!.spec!.egress!.push({
+      to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } } }],
+      ports: [{ protocol: 'TCP', port: 4222 }],
+    });
+    const product = findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'product-service')!;
+    product.spec!.egress = product.spec!.egress!.filter((rule) => !JSON.stringify(rule).includes('nats'));
+    expect(checkRender(objects).problems).toEqual([
+      'NetworkPolicy: product-service cannot reach nats:4222, which its EVENT_BUS_URL needs',
+      'NetworkPolicy: gateway can reach nats:4222, which nothing configures',
+    ]);
+  });
+
+  test('when the broker has no policy of its own, then the check says so (the namespace-wide deny alone is not a decision)', () => {
+    const objects = objectsOf('k8s/overlays/dev').filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'nats'));
+    expect(checkRender(objects).problems).toEqual([
+      'NetworkPolicy: product-service cannot reach nats:4222, which its EVENT_BUS_URL needs',
+      'NetworkPolicy: order-service cannot reach nats:4222, which its EVENT_BUS_URL needs',
+      'NetworkPolicy: none is written for nats; only the namespace-wide ones select it',
+    ]);
+  });
+
+  test('when the broker is scaled to two servers, or its probe asks the client port, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/prod');
+    statefulSet(objects, EVENT_BROKER.host).spec!.replicas = 2;
+    natsContainer(objects).livenessProbe!.httpGet!.port = 'client';
+    expect(checkRender(objects).problems).toEqual([
+      'StatefulSet/nats: 2 replicas would be separate NATS servers, each with its own streams: run 1',
+      'StatefulSet/nats: livenessProbe targets port client (4222), but monitoring listens on 8222',
+    ]);
+  });
+
+  test('when JetStream keeps its store outside the volume claim, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    natsContainer(objects).volumeMounts!.find((m) => m.name === 'data')!.mountPath = '/var/lib/nats';
+    expect(checkRender(objects).problems).toEqual([
+      'StatefulSet/nats: the store /data is on no PersistentVolumeClaim with a storage request',
+    ]);
+  });
+
+  test('when EVENT_BUS_URL names no Service, or the namespaces differ, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    const order = container(objects, 'order-service');
+    order.env!.push({ name: 'EVENT_BUS_URL', value: 'nats://nats-broker:4222' }, { name: 'EVENT_BUS_NAMESPACE', value: 'orders' });
+    expect(checkRender(objects).problems).toEqual([
+      'Deployment/order-service: EVENT_BUS_URL → no Service named nats-broker',
+      'Kubernetes: EVENT_BUS_NAMESPACE must be the same for product-service and order-service, but is "events" and "orders"',
+      // Its policy still opens the way to nats, which its configuration no longer uses.
+      'NetworkPolicy: order-service can reach nats:4222, which nothing configures',
+    ]);
   });
 
   test('when a container may write its root filesystem, then the hardening check fails', () => {

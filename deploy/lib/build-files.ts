@@ -32,13 +32,15 @@ export function healthcheckPath(dockerfile: string): string | undefined {
 /**
  * The Dockerfile installs from each workspace's package.json (both install stages must list every
  * workspace or `npm ci` fails on the lockfile), and .dockerignore must let each workspace's
- * sources into the build context.
+ * sources into the build context, and the migrations of every service and of every other
+ * workspace that has some (`hasMigrations`: @mini/shared's event tables).
  */
 export function buildContextProblems(
   dockerfile: string,
   dockerignore: string,
   workspaces: readonly string[],
   deployables: readonly { workspace: string }[],
+  hasMigrations: (workspace: string) => boolean = () => false,
 ): string[] {
   const problems: string[] = [];
   const stages = dockerfile.split(/^FROM /m).slice(1);
@@ -62,9 +64,42 @@ export function buildContextProblems(
       if (!allowed.has(`${workspace}/${file}`)) problems.push(`.dockerignore: does not let ${workspace}/${file} into the build context`);
     }
   }
-  for (const { workspace } of deployables) {
-    if (workspace.startsWith('services/') && !allowed.has(`${workspace}/migrations`))
-      problems.push(`.dockerignore: does not let ${workspace}/migrations in`);
+  const withMigrations = new Set([
+    ...deployables.map((d) => d.workspace).filter((w) => w.startsWith('services/')),
+    ...workspaces.filter(hasMigrations),
+  ]);
+  for (const workspace of withMigrations) {
+    if (!allowed.has(`${workspace}/migrations`)) problems.push(`.dockerignore: does not let ${workspace}/migrations in`);
   }
   return problems;
+}
+
+/** The public images deploy/standins/build-standins.sh builds or imports under their real names. */
+export function standinImages(script: string): string[] {
+  const built = [...script.matchAll(/^\s*docker build\b.*?\s-t\s+(\S+)/gm)].map((m) => m[1] as string);
+  const imported = [...script.matchAll(/\bdocker import\b.*?\s-\s+(\S+)/g)].map((m) => m[1] as string);
+  // Its own intermediate root filesystems are not names anyone else uses.
+  return [...built, ...imported].filter((name) => !name.startsWith('mini-ecommerce-standin/'));
+}
+
+/** The images the Dockerfile starts its stages from (ARG defaults filled in, earlier stages skipped). */
+export function dockerfileBaseImages(dockerfile: string): string[] {
+  const args = new Map([...dockerfile.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+  const stages = new Set<string>();
+  const images = new Set<string>();
+  for (const m of dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)) {
+    const image = (m[1] as string).replace(
+      /\$\{(\w+)\}|\$(\w+)/g,
+      (_, braced?: string, bare?: string) => args.get((braced ?? bare) as string) ?? '',
+    );
+    if (!stages.has(image)) images.add(image);
+    if (m[2]) stages.add(m[2]);
+  }
+  return [...images];
+}
+
+/** Images named somewhere that are neither the project's own (`prefix/...`) nor built as a stand-in. */
+export function missingStandins(images: readonly (string | undefined)[], standins: readonly string[], prefix: string): string[] {
+  const missing = images.filter((image): image is string => !!image && !image.startsWith(`${prefix}/`) && !standins.includes(image));
+  return [...new Set(missing)].sort();
 }

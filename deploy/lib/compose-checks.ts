@@ -1,10 +1,11 @@
 import { configProblems, connectionSettings, databaseCredentialProblems, urlEndpoints, type Edge } from './config-checks.js';
 import { serviceEnvironment, serviceNetworks, type ComposeFile } from './compose-file.js';
+import { EVENT_BROKER, EVENT_BUS_SETTINGS } from './deployables.js';
 import type { DeployableFacts } from './k8s-checks.js';
 import { literalEnvironment } from './environment.js';
 
 /** The environment a Compose service's process sees: its image's ENV, then `environment`. */
-function composeEnvironment(compose: ComposeFile, name: string, imagePort: number) {
+export function composeEnvironment(compose: ComposeFile, name: string, imagePort: number) {
   const service = compose.services[name];
   return literalEnvironment({ NODE_ENV: 'production', PORT: String(imagePort), ...(service ? serviceEnvironment(service) : {}) });
 }
@@ -17,8 +18,8 @@ function isPostgres(image: string | undefined): boolean {
  * All Compose checks of one deployable: its service exists with the image scripts/images.sh
  * builds, its configuration satisfies its configSchema and loadConfig, every URL reaches the
  * right service on a shared network and port, DATABASE_URL matches its database's credentials,
- * it waits for its database (and the gateway for its upstreams) to be healthy, its health check
- * asks a path it serves, and only the gateway publishes a port.
+ * it waits for its database and broker (and the gateway for its upstreams) to be healthy, its
+ * health check asks a path it serves, and only the gateway publishes a port.
  */
 export function composeProblems(
   compose: ComposeFile,
@@ -65,7 +66,11 @@ export function composeProblems(
         continue;
       }
       if (endpoint.host !== target) problems.push(`${where}: ${variable} reaches ${endpoint.host}, expected ${target}`);
-      const port = isPostgres(other.image) ? 5432 : facts.portsOf(endpoint.host);
+      const port = isPostgres(other.image)
+        ? 5432
+        : endpoint.host === EVENT_BROKER.host
+          ? EVENT_BROKER.clientPort
+          : facts.portsOf(endpoint.host);
       if (endpoint.port !== port)
         problems.push(`${where}: ${variable} uses port ${endpoint.port}, but ${endpoint.host} listens on ${port ?? 'an unknown port'}`);
       if (!serviceNetworks(other).some((n) => networks.has(n)))
@@ -85,6 +90,9 @@ export function composeProblems(
         if (!(other.volumes ?? []).some((v) => /^[\w.-]+:\/var\/lib\/postgresql\/data$/.test(v)))
           problems.push(`${where}: ${endpoint.host} keeps its data in no named volume`);
       }
+      // Its event bus is opened before the service listens: a broker not yet up fails the start.
+      if (variable === EVENT_BUS_SETTINGS.url && !healthyDependency(endpoint.host))
+        problems.push(`${where}: does not wait for ${endpoint.host} to be healthy (depends_on condition service_healthy)`);
       if (deployable.name === 'gateway' && !healthyDependency(endpoint.host))
         problems.push(`${where}: does not wait for ${endpoint.host} to be healthy`);
     }

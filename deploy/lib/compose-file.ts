@@ -11,6 +11,9 @@ export interface ComposeService {
   networks?: string[] | Record<string, unknown>;
   volumes?: string[];
   read_only?: boolean;
+  command?: string | string[];
+  cap_drop?: string[];
+  security_opt?: string[];
 }
 
 export interface ComposeFile {

@@ -1,13 +1,21 @@
 import type { Deployable, ServiceConfig } from './deployables.js';
-import { requiredVariables } from './deployables.js';
+import { EVENT_BROKER, EVENT_BUS_SETTINGS, requiredVariables } from './deployables.js';
 import { knownValues, missingVariables, type Environment } from './environment.js';
 
-/** Which deployable each upstream URL setting must point at. */
+/** Which deployable (or the broker) each URL setting must point at. */
 export const URL_SETTINGS: Record<string, string> = {
   USER_SERVICE_URL: 'user-service',
   PRODUCT_SERVICE_URL: 'product-service',
   ORDER_SERVICE_URL: 'order-service',
+  [EVENT_BUS_SETTINGS.url]: EVENT_BROKER.host,
 };
+
+/** The port a URL without one means: PostgreSQL's, NATS's, or HTTP(S)'s. */
+function defaultPortOf(protocol: string): number {
+  if (protocol === 'postgres:' || protocol === 'postgresql:') return 5432;
+  if (protocol === 'nats:' || protocol === 'tls:') return 4222;
+  return protocol === 'https:' ? 443 : 80;
+}
 
 /** A connection a deployable is configured to open: the basis of the NetworkPolicy check. */
 export interface Edge {
@@ -57,8 +65,7 @@ export function urlEndpoints(value: string): { host: string; port: number; url: 
     .filter(Boolean)
     .map((part) => {
       const url = new URL(part);
-      const fallback = url.protocol === 'postgres:' || url.protocol === 'postgresql:' ? 5432 : url.protocol === 'https:' ? 443 : 80;
-      return { host: url.hostname, port: url.port ? Number(url.port) : fallback, url };
+      return { host: url.hostname, port: url.port ? Number(url.port) : defaultPortOf(url.protocol), url };
     });
 }
 
@@ -78,4 +85,27 @@ export function databaseCredentialProblems(
   if (password !== server.password)
     problems.push(`${where}: DATABASE_URL password is not the database's POSTGRES_PASSWORD (${password} vs ${server.password})`);
   return problems;
+}
+
+/**
+ * A setting every process that reads it must agree on (EVENT_BUS_NAMESPACE: the stream and subject
+ * prefix; two values would split the events in two streams nobody bridges). Each process's
+ * value is what its environment sets, else its configSchema default.
+ */
+export function agreementProblems(
+  where: string,
+  variable: string,
+  processes: { name: string; config: ServiceConfig; env: Environment }[],
+): string[] {
+  const fallback = (config: ServiceConfig) => {
+    const value: unknown = config.configSchema[variable]?.default;
+    return typeof value === 'string' ? value : (JSON.stringify(value) ?? '(unset)');
+  };
+  const values = processes
+    .filter((p) => variable in p.config.configSchema)
+    .map((p) => ({ name: p.name, value: p.env.get(variable)?.symbol ?? fallback(p.config) }));
+  if (new Set(values.map((v) => v.value)).size <= 1) return [];
+  return [
+    `${where}: ${variable} must be the same for ${values.map((v) => v.name).join(' and ')}, but is ${values.map((v) => `"${v.value}"`).join(' and ')}`,
+  ];
 }

@@ -43,6 +43,27 @@ export const DEPLOYABLES: readonly Deployable[] = [
   { name: 'gateway', workspace: 'gateway' },
 ];
 
+/**
+ * The event broker product and order exchange events through: NATS with JetStream, one server.
+ * Compose runs it as a service and Kubernetes as a StatefulSet, both under this name and with the
+ * same public image; deploy/standins builds a stand-in of that image for CI.
+ */
+export interface EventBroker {
+  /** Compose service, StatefulSet, Service and NetworkPolicy name. */
+  host: string;
+  /** Where clients connect (EVENT_BUS_URL). */
+  clientPort: number;
+  /** The HTTP monitoring port its health checks ask (/healthz); no client needs it. */
+  monitorPort: number;
+  /** JetStream's store: a named volume in Compose, a volume claim on Kubernetes. */
+  storeDir: string;
+}
+
+export const EVENT_BROKER: EventBroker = { host: 'nats', clientPort: 4222, monitorPort: 8222, storeDir: '/data' };
+
+/** The setting that names the broker, and the one every client of the broker must agree on. */
+export const EVENT_BUS_SETTINGS = { url: 'EVENT_BUS_URL', namespace: 'EVENT_BUS_NAMESPACE' } as const;
+
 export type ConfigSchema = Record<string, ValidatorSpec<unknown>>;
 
 export interface ServiceConfig {
@@ -79,8 +100,9 @@ export function readRepoFile(path: string): string {
 
 /**
  * The connections the architecture allows (DESIGN.md): the gateway to the three services, order to
- * product (checks) and user (JWKS), product to user (JWKS), each service to its own database.
- * Compose networks and Kubernetes NetworkPolicies must open exactly these.
+ * product (checks) and user (JWKS), product to user (JWKS), each service to its own database,
+ * product and order to the event broker. Compose networks and Kubernetes NetworkPolicies must
+ * open exactly these.
  */
 export const DESIGNED_CONNECTIONS: readonly string[] = [
   'gateway -> user-service:3001',
@@ -89,7 +111,9 @@ export const DESIGNED_CONNECTIONS: readonly string[] = [
   'order-service -> product-service:3002',
   'order-service -> user-service:3001',
   'order-service -> order-db:5432',
+  'order-service -> nats:4222',
   'product-service -> user-service:3001',
   'product-service -> product-db:5432',
+  'product-service -> nats:4222',
   'user-service -> user-db:5432',
 ];

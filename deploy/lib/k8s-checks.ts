@@ -2,6 +2,7 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
@@ -35,7 +36,7 @@ function workloads(objects: K8sObject[]): Workload[] {
 }
 
 /** The container port a probe or Service `port`/`targetPort` names (by name or number). */
-function resolvePort(container: IContainer, port: string | number | undefined): number | undefined {
+export function resolvePort(container: IContainer, port: string | number | undefined): number | undefined {
   if (typeof port === 'number') return port;
   if (port === undefined) return undefined;
   if (/^\d+$/.test(port)) return Number(port);
@@ -241,10 +242,19 @@ export function ingressProblems(objects: K8sObject[]): string[] {
     .map((name) => `Ingress routes to ${name ?? '(no service)'}: only the gateway may be reachable from outside`);
 }
 
+/** A NetworkPolicy with a selector of its own (not `{}`) picks these pods: someone decided who may reach them. */
+function ownPolicy(objects: K8sObject[], labels: Record<string, string>): boolean {
+  return objects.some((o) => {
+    const selector = (o as K8sObject & INetworkPolicy).spec?.podSelector;
+    const own = Object.keys(selector?.matchLabels ?? {}).length > 0 || (selector?.matchExpressions ?? []).length > 0;
+    return o.kind === 'NetworkPolicy' && own && selects(selector, labels);
+  });
+}
+
 /**
  * NetworkPolicies allow exactly the configured connections: every edge (plus DNS, plus outside →
  * gateway) is allowed, and no other pair of workloads, outside → anything else, or workload →
- * the internet, is.
+ * the internet, is. Every workload (services, databases, the broker) has a policy of its own.
  */
 export function networkPolicyProblems(objects: K8sObject[], edges: Edge[], namespace: string, gateway = 'gateway'): string[] {
   const problems: string[] = [];
@@ -278,6 +288,8 @@ export function networkPolicyProblems(objects: K8sObject[], edges: Edge[], names
       }
     }
     const self = endpointOf(from);
+    if (!ownPolicy(objects, podLabels(from)))
+      problems.push(`NetworkPolicy: none is written for ${from.metadata.name}; only the namespace-wide ones select it`);
     if (!allows(objects, self, dns, 53, 'UDP')) problems.push(`NetworkPolicy: ${from.metadata.name} cannot reach cluster DNS`);
     if (allows(objects, self, internet, 443)) problems.push(`NetworkPolicy: ${from.metadata.name} can reach the internet`);
     for (const port of portsOf(from)) {

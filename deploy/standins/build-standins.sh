@@ -4,6 +4,8 @@
 #   debian:bookworm-slim   Debian bookworm (debootstrap --variant=minbase)
 #   node:20-bookworm-slim  that, plus this machine's own Node.js and npm
 #   postgres:15-bookworm   that, plus Debian's postgresql-15 and an entrypoint honouring POSTGRES_*
+#   nats:2.9-alpine        that, plus Debian's nats-server (2.9.10) and wget, the official image's
+#                          entrypoint, command and ports (Debian underneath, whatever the tag says)
 # Elsewhere Docker pulls the real images under the same names; nothing here is needed for `npm start`.
 # Usage: build-standins.sh WORK_DIR (a scratch folder the caller removes); needs root, debootstrap,
 # and `docker` pointed at a running engine (DOCKER_HOST).
@@ -53,31 +55,50 @@ debootstrap --variant=minbase --components=main bookworm "$rootfs" "$mirror" > "
   if [ -n "$security_mirror" ]; then echo "deb $security_mirror bookworm-security main"; fi
 } > "$rootfs/etc/apt/sources.list"
 
-# PostgreSQL from Debian's package, installed in a chroot so no container needs the network.
+# Installs Debian packages into a copy of the root filesystem with chroot, so no container needs
+# the network. Usage: chroot_install ROOT LOG PACKAGE... (ROOT already a copy of $rootfs; commands
+# to run first, such as creating a user with a fixed uid, are passed in PRE_INSTALL).
+chroot_install() {
+  local root="$1" logfile="$2"
+  shift 2
+  printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+  chmod 0755 "$root/usr/sbin/policy-rc.d"
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  {
+    if [ -n "${PRE_INSTALL:-}" ]; then chroot "$root" /bin/sh -ec "$PRE_INSTALL"; fi
+    chroot "$root" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -q --no-install-recommends "$@"
+    chroot "$root" apt-get clean
+  } > "$logfile" 2>&1 || { tail -20 "$logfile" >&2; return 1; }
+  rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/resolv.conf"
+  : > "$root/etc/resolv.conf"
+}
+
+# PostgreSQL from Debian's package.
 pgroot="$work/rootfs-postgres"
 cp -a "$rootfs" "$pgroot"
-printf '#!/bin/sh\nexit 101\n' > "$pgroot/usr/sbin/policy-rc.d"
-chmod 0755 "$pgroot/usr/sbin/policy-rc.d"
 mkdir -p "$pgroot/etc/postgresql-common/createcluster.d"
 echo 'create_main_cluster = false' > "$pgroot/etc/postgresql-common/createcluster.d/standin.conf"
-cp /etc/resolv.conf "$pgroot/etc/resolv.conf"
 log "installing postgresql-15 in a chroot"
-{
-  # uid/gid 999 as in the official image, created before the package would pick another.
-  chroot "$pgroot" groupadd --system --gid 999 postgres
-  chroot "$pgroot" useradd --system --uid 999 --gid 999 --home-dir /var/lib/postgresql --shell /bin/bash postgres
-  chroot "$pgroot" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive chroot "$pgroot" apt-get install -y -q --no-install-recommends postgresql-15
-  chroot "$pgroot" apt-get clean
-} > "$work/postgres-install.log" 2>&1 || { tail -20 "$work/postgres-install.log" >&2; exit 1; }
-rm -f "$pgroot/usr/sbin/policy-rc.d" "$pgroot/etc/resolv.conf"
-: > "$pgroot/etc/resolv.conf"
+# uid/gid 999 as in the official image, created before the package would pick another.
+PRE_INSTALL='groupadd --system --gid 999 postgres
+useradd --system --uid 999 --gid 999 --home-dir /var/lib/postgresql --shell /bin/bash postgres' \
+  chroot_install "$pgroot" "$work/postgres-install.log" postgresql-15
+
+# NATS from Debian's package: bookworm ships nats-server 2.9.10, the series of the tag it stands in
+# for. wget is the health check's client, as BusyBox wget is in the official alpine image.
+natsroot="$work/rootfs-nats"
+cp -a "$rootfs" "$natsroot"
+log "installing nats-server and wget in a chroot"
+chroot_install "$natsroot" "$work/nats-install.log" nats-server wget
 slim "$rootfs"
 slim "$pgroot"
+slim "$natsroot"
 
-log "importing debian:bookworm-slim and the postgres root filesystem"
+log "importing debian:bookworm-slim and the postgres and nats root filesystems"
 tar -C "$rootfs" -c . | docker import --change 'CMD ["bash"]' - debian:bookworm-slim > /dev/null
 tar -C "$pgroot" -c . | docker import - mini-ecommerce-standin/postgres-rootfs:15 > /dev/null
+tar -C "$natsroot" -c . | docker import - mini-ecommerce-standin/nats-rootfs:2.9 > /dev/null
 
 log "building node:20-bookworm-slim from $node_bin ($("$node_bin" --version)) and npm $("$node_bin" "$npm_dir/bin/npm-cli.js" --version)"
 node_ctx="$work/node-context"
@@ -89,4 +110,7 @@ docker build --quiet -t node:20-bookworm-slim -f "$here/node.Dockerfile" "$node_
 
 log "building postgres:15-bookworm"
 docker build --quiet -t postgres:15-bookworm -f "$here/postgres.Dockerfile" "$here" > /dev/null
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(debian|node|postgres):' | sed 's/^/[standins] /'
+
+log "building nats:2.9-alpine"
+docker build --quiet -t nats:2.9-alpine -f "$here/nats.Dockerfile" "$here" > /dev/null
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(debian|node|postgres|nats):' | sed 's/^/[standins] /'
