@@ -207,6 +207,12 @@ describe.runIf(!process.env.E2E_GATEWAY_URL).each(buses)('the order saga over %s
       expect((await api.post(`/orders/${early.id}/cancel`, undefined, { token: user })).body.order.status).toBe('cancelled');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(await stockOf(p)).toBe(5);
+      // The services say the broker is away, but stay in rotation: orders still land in the outbox.
+      for (const service of ['order', 'product'] as const) {
+        const ready = await fetch(`${stack.local!.stack.urls[service]}/readyz`);
+        expect(ready.status).toBe(200);
+        expect(await ready.json()).toMatchObject({ status: 'degraded', checks: { database: 'ok', events: 'down' } });
+      }
     } finally {
       await stack.local!.brokerProxy!.restore();
     }

@@ -2,11 +2,12 @@ import { describe, expect, test } from 'vitest';
 import { Type } from 'typebox';
 import { createApp, createLogger, ConflictError, IdParams, PaginationQuery } from '../index.js';
 
-async function buildTestApp(readiness = {}) {
+async function buildTestApp(readiness = {}, degradedBy = {}) {
   return createApp({
     serviceName: 'test-service',
     logger: createLogger('test-service', { level: 'silent' }),
     readiness,
+    degradedBy,
     routes: (app) => {
       app.post(
         '/things',
@@ -47,6 +48,16 @@ describe('createApp', () => {
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'ready', checks: { database: 'ok' } });
+  });
+
+  test('GET /readyz: when only a degrading check fails, then 200 degraded, naming it; when a real one fails too, then 503', async () => {
+    const down = async () => Promise.reject(new Error('down'));
+    const degraded = await (await buildTestApp({ database: async () => 1 }, { events: down })).inject({ method: 'GET', url: '/readyz' });
+    expect(degraded.statusCode).toBe(200);
+    expect(degraded.json()).toEqual({ service: 'test-service', status: 'degraded', checks: { database: 'ok', events: 'down' } });
+    const both = await (await buildTestApp({ database: down }, { events: down })).inject({ method: 'GET', url: '/readyz' });
+    expect(both.statusCode).toBe(503);
+    expect(both.json().error.message).toBe('not ready: database down');
   });
 
   test('unknown route: 404 not_found envelope', async () => {
