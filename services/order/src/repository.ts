@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from '@mini/shared';
+import { randomUUID } from 'node:crypto';
+import { outboxInsert, outboxParams, type OutboxEvent, type Pool, type PoolClient } from '@mini/shared';
 import type { OrderStatus, PricedLine, RejectionReason } from './rules.js';
 
 // SQL lives here only. Money is integer cents (BIGINT, read back as a JS number by the shared pool).
@@ -39,20 +40,24 @@ export interface NewOrder {
 const HEADER_COLUMNS = `id, user_id AS "userId", status, reason, total_cents AS "totalCents", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /**
- * Inserts an order and all its lines in ONE statement: atomic without an explicit transaction,
- * and one round trip on the hottest write path. line_no follows the order the caller listed them in.
+ * Inserts an order, all its lines and (when `announce` is given) the event announcing it in ONE
+ * statement: atomic without an explicit transaction, and one round trip on the hottest write
+ * path. line_no follows the order the caller listed them in.
  */
-export async function insertOrder(db: Db, order: NewOrder): Promise<OrderRecord> {
+export async function insertOrder(db: Db, order: NewOrder, announce?: (orderId: string) => OutboxEvent): Promise<OrderRecord> {
+  // The id is made here so the event announcing the order can name it in the same statement.
+  const id = randomUUID();
+  const event = announce?.(id);
   const { rows } = await db.query<OrderHeader>(
     `WITH header AS (
-       INSERT INTO orders (user_id, status, total_cents) VALUES ($1, $2, $3) RETURNING ${HEADER_COLUMNS}
-     ), lines AS (
+       INSERT INTO orders (id, user_id, status, total_cents) VALUES ($9, $1, $2, $3) RETURNING ${HEADER_COLUMNS}
+     ), ${event ? `${outboxInsert(10)},` : ''} lines AS (
        INSERT INTO order_items (order_id, line_no, product_id, name, unit_price_cents, quantity, line_total_cents)
        SELECT header.id, line.no, line.product_id, line.name, line.unit_price_cents, line.quantity, line.line_total_cents
        FROM header, unnest($4::uuid[], $5::text[], $6::bigint[], $7::int[], $8::bigint[])
          WITH ORDINALITY AS line (product_id, name, unit_price_cents, quantity, line_total_cents, no)
      )
-     SELECT * FROM header`,
+     SELECT header.* FROM header ${event ? ', stored_event' : ''}`,
     [
       order.userId,
       order.status,
@@ -62,6 +67,8 @@ export async function insertOrder(db: Db, order: NewOrder): Promise<OrderRecord>
       order.lines.map((line) => line.unitPriceCents),
       order.lines.map((line) => line.quantity),
       order.lines.map((line) => line.lineTotalCents),
+      id,
+      ...(event ? outboxParams(event) : []),
     ],
   );
   const header = rows[0]!;

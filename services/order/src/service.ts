@@ -2,6 +2,7 @@ import {
   ConflictError,
   enqueueEvent,
   ForbiddenError,
+  newOutboxEvent,
   NotFoundError,
   ValidationError,
   withTransaction,
@@ -55,22 +56,14 @@ export function createOrderService({ pool, productClient }: { pool: Pool; produc
     const priced = priceOrder(requested, products);
     if (!priced.ok) throw pricingError(input, priced);
 
-    // A pending order and its order.placed event, atomically: the product service reserves the
-    // stock and its answer confirms or rejects the order (events.ts).
-    return withTransaction(pool, async (client) => {
-      const order = await repository.insertOrder(client, {
-        userId,
-        status: NEW_ORDER_STATUS,
-        lines: priced.lines,
-        totalCents: priced.totalCents,
-      });
-      await enqueueEvent<OrderPlaced>(client, 'order.placed', {
-        orderId: order.id,
-        userId,
-        lines: order.items.map(({ productId, quantity }) => ({ productId, quantity })),
-      });
-      return order;
-    });
+    // A pending order and its order.placed event, atomically (one statement): the product service
+    // reserves the stock and its answer confirms or rejects the order (events.ts).
+    const lines = priced.lines.map(({ productId, quantity }) => ({ productId, quantity }));
+    return repository.insertOrder(
+      pool,
+      { userId, status: NEW_ORDER_STATUS, lines: priced.lines, totalCents: priced.totalCents },
+      (orderId) => newOutboxEvent('order.placed', { orderId, userId, lines } satisfies OrderPlaced),
+    );
   }
 
   async function listOrders(caller: Caller, { userId, status, limit, offset }: ListOrdersQuery) {

@@ -19,14 +19,41 @@ export type Queryable = Pick<Pool | PoolClient, 'query'>;
  * the event is published if and only if that transaction commits.
  */
 export async function enqueueEvent<P>(db: Queryable, type: string, payload: P): Promise<EventEnvelope<P>> {
-  const id = randomUUID();
-  // NOTIFY is transactional: the relays LISTENing hear it when (and only if) the change commits.
+  const event = newOutboxEvent(type, payload);
   const { rows } = await db.query<{ createdAt: Date }>(
-    `WITH stored AS (INSERT INTO outbox (id, type, payload) VALUES ($1, $2, $3) RETURNING created_at)
-     SELECT created_at AS "createdAt", pg_notify('${OUTBOX_CHANNEL}', '') FROM stored`,
-    [id, type, JSON.stringify(payload)],
+    `WITH ${outboxInsert(1)} SELECT created_at AS "createdAt" FROM stored_event`,
+    outboxParams(event),
   );
-  return { id, type, occurredAt: rows[0]!.createdAt.toISOString(), payload };
+  return { id: event.id, type, occurredAt: rows[0]!.createdAt.toISOString(), payload };
+}
+
+/** An event about to be stored: for a write that stores it in the same statement as its change. */
+export interface OutboxEvent {
+  id: string;
+  type: string;
+  payload: unknown;
+}
+
+export function newOutboxEvent(type: string, payload: unknown): OutboxEvent {
+  return { id: randomUUID(), type, payload };
+}
+
+/**
+ * A data-modifying CTE, `stored_event`, that stores an event from three parameters starting at
+ * `$first` (see `outboxParams`): a write can store its change and its event in ONE statement,
+ * atomic without a transaction. Select from `stored_event` so the NOTIFY in it runs; NOTIFY is
+ * transactional, so the relays hear it when (and only if) the statement commits.
+ */
+export function outboxInsert(first: number): string {
+  return `stored_event AS (
+    INSERT INTO outbox (id, type, payload) VALUES ($${first}, $${first + 1}, $${first + 2})
+    RETURNING created_at, pg_notify('${OUTBOX_CHANNEL}', '') AS notified
+  )`;
+}
+
+/** The parameters `outboxInsert` reads, in order. */
+export function outboxParams(event: OutboxEvent): unknown[] {
+  return [event.id, event.type, JSON.stringify(event.payload)];
 }
 
 export interface RelayOptions {
@@ -101,6 +128,9 @@ export function startRelay({ pool, bus, logger, pollMs = 1_000, batchSize = 100,
 
   async function round(): Promise<number> {
     return withTransaction(pool, async (client) => {
+      // A stamp lost in a crash only means the event is sent again (at least once), so this
+      // commit need not wait for the disk.
+      await client.query('SET LOCAL synchronous_commit = off');
       const { rows } = await client.query<{ id: string; type: string; payload: unknown; createdAt: Date }>(
         `SELECT id, type, payload, created_at AS "createdAt" FROM outbox WHERE published_at IS NULL
          ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
