@@ -3,6 +3,7 @@ import { buildApp, SERVICE_NAME } from './app.js';
 import { createProductClient } from './clients/product-client.js';
 import { loadConfig } from './config.js';
 import { startOrderEvents } from './events.js';
+import { pruneKeysPeriodically } from './idempotency-keys.js';
 
 await startService({
   name: SERVICE_NAME,
@@ -18,6 +19,7 @@ await startService({
       await createEventBus({ url: config.EVENT_BUS_URL, namespace: config.EVENT_BUS_NAMESPACE, name: SERVICE_NAME, logger }),
     );
     open(await startOrderEvents({ pool, bus, logger }));
+    open(pruneKeysPeriodically(pool));
     return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), productClient, bus });
   },
 });

@@ -1,7 +1,8 @@
+import type { Static } from 'typebox';
 import { authRequired, callerOf, errorResponses, type App, type TokenVerifier } from '@mini/shared';
 import type { OrderRecord } from './repository.js';
 import { centsToAmount } from './rules.js';
-import { ListOrdersQuery, OrderIdParams, OrderListReply, OrderReply, PlaceOrderBody, type Order } from './schemas.js';
+import { ListOrdersQuery, OrderIdParams, OrderListReply, OrderReply, PlaceOrderBody, PlaceOrderHeaders, type Order } from './schemas.js';
 import type { OrderService } from './service.js';
 
 const tags = ['orders'];
@@ -40,17 +41,27 @@ export function registerOrderRoutes(app: App, { service, verifyToken }: { servic
         summary: 'Place an order',
         description:
           'Checks every product with the product service (one request), snapshots name and unit price on each line and stores the order. ' +
-          'Unknown product: 400 "product not found"; more than in stock: 409; product service down: 503, slow: 504.',
+          'Unknown product: 400 "product not found"; more than in stock: 409; product service down: 503, slow: 504. ' +
+          'The order answers `pending`; it becomes `confirmed` or `rejected` once the product service has reserved its stock. ' +
+          'With an `Idempotency-Key`, a retry with the same body gets the first answer again (same order); another body under the key is a 409.',
         body: PlaceOrderBody,
+        headers: PlaceOrderHeaders,
         response: { 201: OrderReply, ...errorResponses(400, 401, 403, 409, 413, 415, 502, 503, 504) },
       },
     },
     async (request, reply) => {
-      const order = await service.placeOrder(callerOf(request), request.body);
+      const answer = await service.placeOrder(callerOf(request), request.body, {
+        idempotencyKey: request.headers['idempotency-key'],
+        // Serialised here, once, so a replay under the same key sends the very same bytes.
+        render: (order) => JSON.stringify({ order: toOrderView(order) }),
+      });
+      if (answer.replayed) reply.header('idempotent-replayed', 'true');
+      // A string body goes out as it is (the route's serializer is for objects); the type says object.
       return reply
         .code(201)
-        .header('location', `/orders/${order.id}`)
-        .send({ order: toOrderView(order) });
+        .header('location', `/orders/${answer.orderId}`)
+        .type('application/json; charset=utf-8')
+        .send(answer.body as unknown as Static<typeof OrderReply>);
     },
   );
 

@@ -46,6 +46,18 @@ export const PlaceOrderBody = Type.Unsafe<Static<typeof OneProductBody> | Static
 });
 export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
 
+/** `Idempotency-Key`: any printable ASCII, 1..255 characters (a UUID is a good choice). */
+export const PlaceOrderHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'Makes a retry safe: the same key and body replay the first answer for 24 hours',
+    }),
+  ),
+});
+
 export const ListOrdersQuery = Type.Object(
   {
     ...PaginationQuery.properties,

@@ -12,6 +12,8 @@ import {
 } from '@mini/shared';
 import type { ProductClient } from './clients/product-client.js';
 import type { OrderCancelled, OrderPlaced } from './events.js';
+import * as idempotency from './idempotency-keys.js';
+import { requestHash } from './idempotency-keys.js';
 import * as repository from './repository.js';
 import type { OrderRecord } from './repository.js';
 import {
@@ -26,15 +28,57 @@ import {
 import type { ListOrdersQuery, PlaceOrderBody } from './schemas.js';
 
 export interface OrderService {
-  placeOrder(caller: Caller, input: PlaceOrderBody): Promise<OrderRecord>;
+  /**
+   * Places an order and answers it as `render` writes it. With an `idempotencyKey`, the first
+   * answer under that key (per caller, for 24 hours) is stored with the order, atomically, and a
+   * retry with the same body gets it again byte for byte (`replayed`); another body is a 409.
+   */
+  placeOrder(caller: Caller, input: PlaceOrderBody, options: PlaceOptions): Promise<PlacedAnswer>;
   listOrders(caller: Caller, query: ListOrdersQuery): Promise<{ orders: OrderRecord[]; total: number }>;
   getOrder(caller: Caller, id: string): Promise<OrderRecord>;
   cancelOrder(caller: Caller, id: string): Promise<OrderRecord>;
 }
 
+export interface PlaceOptions {
+  idempotencyKey?: string | undefined;
+  /** The answer's body, as the client receives it (stored for replays). */
+  render: (order: OrderRecord) => string;
+}
+
+export interface PlacedAnswer {
+  body: string;
+  orderId: string;
+  /** True when this is the stored answer to an earlier request with the same key. */
+  replayed: boolean;
+}
+
 /** The ordering use cases, over the order database and the product service. */
 export function createOrderService({ pool, productClient }: { pool: Pool; productClient: ProductClient }): OrderService {
-  async function placeOrder(caller: Caller, input: PlaceOrderBody): Promise<OrderRecord> {
+  async function placeOrder(caller: Caller, input: PlaceOrderBody, { idempotencyKey: key, render }: PlaceOptions): Promise<PlacedAnswer> {
+    if (key === undefined) {
+      const order = await placeNew(caller, input, pool);
+      return { body: render(order), orderId: order.id, replayed: false };
+    }
+    const hash = requestHash(input);
+    // A retry of a finished request is answered before anything else: even if the catalog has
+    // changed since, the client gets the answer its first attempt got.
+    const stored = await idempotency.findAnswer(pool, caller.id, key);
+    if (stored?.statusCode != null) return replay(stored, hash);
+    return withTransaction(pool, async (client) => {
+      if (!(await idempotency.claimKey(client, caller.id, key, hash))) {
+        // Another request with this key got there first; claimKey waited for it to commit.
+        const first = await idempotency.findAnswer(client, caller.id, key);
+        if (first?.statusCode == null) throw new ConflictError('a request with this Idempotency-Key is still in progress; retry');
+        return replay(first, hash);
+      }
+      const order = await placeNew(caller, input, client);
+      const answer = { body: render(order), orderId: order.id, replayed: false };
+      await idempotency.storeAnswer(client, caller.id, key, { statusCode: 201, response: answer.body, orderId: order.id });
+      return answer;
+    });
+  }
+
+  async function placeNew(caller: Caller, input: PlaceOrderBody, db: repository.Db): Promise<OrderRecord> {
     const userId = (input.userId ?? caller.id).toLowerCase();
     if (!mayActFor(caller, userId)) throw new ForbiddenError('you may only place orders for yourself');
 
@@ -59,10 +103,8 @@ export function createOrderService({ pool, productClient }: { pool: Pool; produc
     // A pending order and its order.placed event, atomically (one statement): the product service
     // reserves the stock and its answer confirms or rejects the order (events.ts).
     const lines = priced.lines.map(({ productId, quantity }) => ({ productId, quantity }));
-    return repository.insertOrder(
-      pool,
-      { userId, status: NEW_ORDER_STATUS, lines: priced.lines, totalCents: priced.totalCents },
-      (orderId) => newOutboxEvent('order.placed', { orderId, userId, lines } satisfies OrderPlaced),
+    return repository.insertOrder(db, { userId, status: NEW_ORDER_STATUS, lines: priced.lines, totalCents: priced.totalCents }, (orderId) =>
+      newOutboxEvent('order.placed', { orderId, userId, lines } satisfies OrderPlaced),
     );
   }
 
@@ -98,6 +140,15 @@ export function createOrderService({ pool, productClient }: { pool: Pool; produc
   }
 
   return { placeOrder, listOrders, getOrder, cancelOrder };
+}
+
+function replay(stored: idempotency.StoredAnswer, hash: string): PlacedAnswer {
+  if (stored.requestHash !== hash) {
+    throw new ConflictError('this Idempotency-Key was used with another body; use a new key for a new order', [
+      { path: 'Idempotency-Key', location: 'headers', message: 'used with another body' },
+    ]);
+  }
+  return { body: stored.response!, orderId: stored.orderId!, replayed: true };
 }
 
 function cannotCancel(status: string): ConflictError {
