@@ -20,9 +20,15 @@ export interface JsonResponse<T = unknown> {
 }
 
 export interface HttpClient {
-  getJson<T = unknown>(path: string, options?: { headers?: Record<string, string> }): Promise<JsonResponse<T>>;
-  postJson<T = unknown>(path: string, body: unknown, options?: { headers?: Record<string, string> }): Promise<JsonResponse<T>>;
+  /** `timeoutMs` shortens the client's deadline for this call (what is left of a caller's budget). */
+  getJson<T = unknown>(path: string, options?: RequestOptions): Promise<JsonResponse<T>>;
+  postJson<T = unknown>(path: string, body: unknown, options?: RequestOptions): Promise<JsonResponse<T>>;
   close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  timeoutMs?: number;
 }
 
 /**
@@ -50,11 +56,11 @@ export function createHttpClient({
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
-    headers: Record<string, string> = {},
+    { headers = {}, timeoutMs: callTimeoutMs }: RequestOptions = {},
   ): Promise<JsonResponse<T>> {
     // undici's own timeouts tick coarsely (about a second); one abortable deadline for the whole
     // exchange makes a short timeout exact and frees the connection when it fires.
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const deadline = AbortSignal.timeout(Math.min(timeoutMs, callTimeoutMs ?? timeoutMs));
     let response;
     try {
       response = await pool.request({
@@ -82,8 +88,8 @@ export function createHttpClient({
   }
 
   return {
-    getJson: (path, options) => send('GET', path, undefined, options?.headers),
-    postJson: (path, body, options) => send('POST', path, body, options?.headers),
+    getJson: (path, options) => send('GET', path, undefined, options),
+    postJson: (path, body, options) => send('POST', path, body, options),
     close: () => pool.close(),
   };
 }

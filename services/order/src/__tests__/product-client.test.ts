@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { freePort } from '@mini/shared/testing';
 import { createProductClient, type ProductClient } from '../clients/product-client.js';
 import { startProductStub, type ProductStub } from './support.js';
@@ -8,13 +8,16 @@ let stub: ProductStub;
 let client: ProductClient;
 const closeAfter: ProductClient[] = [];
 
+// A client per test: a breaker opened by one test's failures must not answer for the next.
 beforeAll(async () => {
   stub = await startProductStub();
-  client = createProductClient({ baseUrl: stub.url, timeoutMs: 2_000 });
+});
+beforeEach(() => {
+  client = clientFor(stub.url);
 });
 afterEach(() => stub.reset());
 afterAll(async () => {
-  await Promise.all([client, ...closeAfter].map((c) => c.close()));
+  await Promise.all(closeAfter.map((c) => c.close()));
   await stub.close();
 });
 

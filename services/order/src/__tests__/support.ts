@@ -32,6 +32,8 @@ export interface ProductStub {
   delayMs: number;
   /** When set, answer with this status and an error envelope. */
   failStatus: number | undefined;
+  /** When set, the next this-many requests have their connection reset instead of an answer. */
+  resetNext: number;
   /** When set, answer 200 with this body instead of the catalog (a JSON value, or raw text). */
   override: { json: unknown } | { text: string } | undefined;
   /** Adds a product (defaults: random id and name, 10.00, 100 in stock). */
@@ -50,6 +52,7 @@ export async function startProductStub(): Promise<ProductStub> {
     requests: [],
     delayMs: 0,
     failStatus: undefined,
+    resetNext: 0,
     override: undefined,
     add(product = {}) {
       const now = new Date().toISOString();
@@ -70,6 +73,7 @@ export async function startProductStub(): Promise<ProductStub> {
     reset() {
       stub.delayMs = 0;
       stub.failStatus = undefined;
+      stub.resetNext = 0;
       stub.override = undefined;
     },
     close: async () => {
@@ -93,6 +97,10 @@ export async function startProductStub(): Promise<ProductStub> {
 
   const server = createServer((req, res) => {
     stub.requests.push(new URL(req.url ?? '/', 'http://stub'));
+    if (stub.resetNext > 0) {
+      stub.resetNext -= 1;
+      return void req.socket.resetAndDestroy();
+    }
     if (stub.delayMs <= 0) return answer(req, res);
     const timer = setTimeout(() => {
       timers.delete(timer);

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { BadGatewayError, createHttpClient, ServiceUnavailableError } from '@mini/shared';
+import CircuitBreaker from 'opossum';
+import { BadGatewayError, createHttpClient, GatewayTimeoutError, ServiceUnavailableError } from '@mini/shared';
 import { amountToCents, type ProductSnapshot } from '../rules.js';
 
 /** The product service's answer to `GET /products?ids=...`, as much of it as orders rely on (a tolerant reader). */
@@ -23,11 +24,17 @@ export const MAX_IDS_PER_REQUEST = 100;
 export interface ProductClientOptions {
   /** Base URL of the product service, e.g. `http://127.0.0.1:3002`. */
   baseUrl: string;
-  /** Deadline for one lookup, request to last byte of the answer (then 504). */
+  /** Deadline for one lookup, retries included, request to last byte of the answer (then 504). */
   timeoutMs?: number;
   /** Kept-alive connections to it. */
   connections?: number;
+  /** How long the breaker stays open before it lets one trial call through (default 5 s). */
+  breakerResetMs?: number;
 }
+
+// Retries: only failures that say nothing reached a working product service (refused, reset,
+// 502/503), never after the deadline, with jittered back-off so callers do not retry in step.
+const RETRY_DELAYS_MS = [25, 100];
 
 export interface ProductClient {
   /**
@@ -39,8 +46,18 @@ export interface ProductClient {
   close(): Promise<void>;
 }
 
-/** The HTTP client of the product service, over kept-alive connections. */
-export function createProductClient({ baseUrl, timeoutMs = 2_000, connections }: ProductClientOptions): ProductClient {
+/**
+ * The HTTP client of the product service, over kept-alive connections, with a deadline on every
+ * lookup, jittered retries (lookups are GETs: safe to repeat) and a circuit breaker (opossum):
+ * after repeated failures it answers 503 with Retry-After at once, without calling the product
+ * service, until a trial call after `breakerResetMs` succeeds.
+ */
+export function createProductClient({
+  baseUrl,
+  timeoutMs = 2_000,
+  connections,
+  breakerResetMs = 5_000,
+}: ProductClientOptions): ProductClient {
   const http = createHttpClient({
     baseUrl,
     name: 'product service',
@@ -49,16 +66,52 @@ export function createProductClient({ baseUrl, timeoutMs = 2_000, connections }:
     connections,
   });
 
-  /**
-   * The one round trip to the product service and the seam for resilience: the planned circuit
-   * breaker and jittered retries wrap this function (it only issues GETs, so retrying is safe).
-   * Refused connection -> 503 and a slow answer -> 504 after `timeoutMs` come from the shared HTTP client.
-   */
-  async function request(path: string): Promise<unknown> {
-    const { status, body } = await http.getJson(path);
+  /** One round trip. Refused -> 503 and slow -> 504 come from the shared HTTP client. */
+  async function requestOnce(path: string, remainingMs: number): Promise<unknown> {
+    const { status, body } = await http.getJson(path, { timeoutMs: remainingMs });
     if (status >= 500) throw new ServiceUnavailableError('product service is unavailable');
     if (status !== 200) throw new BadGatewayError(`product service answered ${status}`);
     return body;
+  }
+
+  async function requestWithRetries(path: string): Promise<unknown> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await requestOnce(path, Math.max(1, deadline - Date.now()));
+      } catch (error) {
+        const pause = RETRY_DELAYS_MS[attempt];
+        if (pause === undefined || !isRetryable(error)) throw error;
+        const jittered = pause / 2 + Math.random() * pause;
+        if (Date.now() + jittered >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, jittered));
+      }
+    }
+  }
+
+  const breaker = new CircuitBreaker(requestWithRetries, {
+    timeout: false, // the deadline above is the timeout
+    resetTimeout: breakerResetMs,
+    errorThresholdPercentage: 50,
+    volumeThreshold: 5,
+    rollingCountTimeout: 10_000,
+    // A 502 (garbage answer) counts as a failure; only a well-formed refusal would not, and there is none here.
+    errorFilter: (error: unknown) =>
+      !(error instanceof ServiceUnavailableError || error instanceof GatewayTimeoutError || error instanceof BadGatewayError),
+  });
+  let openedAt = 0;
+  breaker.on('open', () => (openedAt = Date.now()));
+
+  async function request(path: string): Promise<unknown> {
+    try {
+      return await breaker.fire(path);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EOPENBREAKER') {
+        const retryAfterSeconds = Math.max(1, (openedAt + breakerResetMs - Date.now()) / 1000);
+        throw new ServiceUnavailableError('product service is unavailable (circuit open)', { retryAfterSeconds });
+      }
+      throw error;
+    }
   }
 
   async function findProducts(ids: readonly string[]): Promise<Map<string, ProductSnapshot>> {
@@ -75,7 +128,13 @@ export function createProductClient({ baseUrl, timeoutMs = 2_000, connections }:
     return found;
   }
 
-  return { findProducts, close: () => http.close() };
+  return {
+    findProducts,
+    close: async () => {
+      breaker.shutdown();
+      await http.close();
+    },
+  };
 }
 
 function toSnapshots(body: unknown): ProductSnapshot[] {
@@ -85,4 +144,9 @@ function toSnapshots(body: unknown): ProductSnapshot[] {
     if (priceCents === undefined) throw new BadGatewayError('product service sent an invalid price');
     return { id: id.toLowerCase(), name, priceCents, stock };
   });
+}
+
+// Refused or reset connections and 502/503 answers never reached a working product service.
+function isRetryable(error: unknown): boolean {
+  return error instanceof ServiceUnavailableError || error instanceof BadGatewayError;
 }
