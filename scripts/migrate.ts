@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { createLogger, runMigrations } from '@mini/shared';
 import { ROOT } from './stack.js';
 
+// Product and order also take the outbox/inbox tables of @mini/shared, as they do at boot.
+const EVENTS = 'packages/shared/migrations';
 const targets = [
-  { variable: 'USER_DATABASE_URL', dir: 'services/user/migrations' },
-  { variable: 'PRODUCT_DATABASE_URL', dir: 'services/product/migrations' },
-  { variable: 'ORDER_DATABASE_URL', dir: 'services/order/migrations' },
+  { variable: 'USER_DATABASE_URL', dirs: ['services/user/migrations'] },
+  { variable: 'PRODUCT_DATABASE_URL', dirs: [EVENTS, 'services/product/migrations'] },
+  { variable: 'ORDER_DATABASE_URL', dirs: [EVENTS, 'services/order/migrations'] },
 ];
 
 const logger = createLogger('migrate');
@@ -21,7 +23,7 @@ if (chosen.length === 0) {
   process.stderr.write(`migrate: set at least one of ${targets.map((t) => t.variable).join(', ')}\n`);
   process.exit(1);
 }
-for (const { variable, dir } of chosen) {
-  const applied = await runMigrations({ databaseUrl: process.env[variable]!, dir: join(ROOT, dir), logger });
+for (const { variable, dirs } of chosen) {
+  const applied = await runMigrations({ databaseUrl: process.env[variable]!, dir: dirs.map((dir) => join(ROOT, dir)), logger });
   process.stdout.write(`${variable}: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}\n`);
 }

@@ -31,9 +31,11 @@ describe('npm run migrate', () => {
     const first = run();
     expect(first.status, first.stderr).toBe(0);
     expect(await tablesOf(users)).toEqual(['signing_keys', 'users']);
-    expect(await tablesOf(orders)).toEqual(['order_items', 'orders']);
+    // The order service's own tables and the outbox/inbox it shares with the product service.
+    expect(await tablesOf(orders)).toEqual(['idempotency_keys', 'order_items', 'orders', 'outbox', 'processed_events']);
     const again = run();
     expect(again.stdout).toContain('USER_DATABASE_URL: up to date');
+    expect(again.stdout).toContain('ORDER_DATABASE_URL: up to date');
   });
 
   test('with no database named, it says which variables to set', () => {
