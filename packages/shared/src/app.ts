@@ -3,6 +3,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyReply,
+  type FastifyRequest,
   type FastifyError,
   type FastifyInstance,
   type RawReplyDefaultExpression,
@@ -12,7 +13,8 @@ import Fastify, {
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ErrorObject } from 'ajv';
-import { AppError, codeForStatus, errorEnvelope, PayloadTooLargeError, ValidationError } from './errors.js';
+import { isDatabaseUnavailable } from './db.js';
+import { AppError, codeForStatus, errorEnvelope, PayloadTooLargeError, ServiceUnavailableError, ValidationError } from './errors.js';
 import type { Logger } from './logger.js';
 import { toValidationError, validatorCompiler } from './validation.js';
 
@@ -49,6 +51,15 @@ export interface CreateAppOptions {
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Fastify's log controller, except that an answer cut short by the client hanging up is not a warning. */
+class ClientAbortsLogController extends LogController {
+  override streamError(error: Error, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    // The `client aborted` line (onRequestAbort below) has said it already.
+    if (reply.raw.destroyed && request.raw.destroyed) return;
+    super.streamError(error, request, reply, metadata);
+  }
+}
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const READINESS_TIMEOUT_MS = 2_000;
 
@@ -68,6 +79,8 @@ export function toAppError(error: unknown): AppError {
       return new AppError('unsupported content-type: send application/json', { status: 415, code: 'unsupported_media_type' });
   }
   if (e instanceof SyntaxError || e?.name === 'SyntaxError') return new ValidationError('malformed JSON body');
+  // A database that is down, stalled or over its statement time limit is an outage (503), not a bug.
+  if (isDatabaseUnavailable(error)) return new ServiceUnavailableError('the database is unavailable', { cause: error });
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) return new AppError(e.message || 'Bad Request', { status, code: codeForStatus(status) });
   return new AppError('Internal Server Error');
@@ -95,7 +108,7 @@ export async function createApp({
     bodyLimit,
     trustProxy,
     // One line per request, written by the onResponse hook below, instead of Fastify's two.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    logController: new ClientAbortsLogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -124,9 +137,17 @@ export async function createApp({
       'request completed',
     );
   });
+  // A client that hangs up before its answer is not an error here: one info line, in place of
+  // `request completed` (which never comes), and nothing from the error handler below.
+  app.addHook('onRequestAbort', async (request) => {
+    request.log.info({ method: request.method, url: request.url }, 'client aborted');
+  });
 
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error);
+    // The client is gone (its answer cannot be delivered): the abort was logged once already.
+    if (reply.raw.destroyed && request.raw.destroyed)
+      return reply.code(appError.status).send(errorEnvelope(appError.code, appError.message));
     if (appError.status === 500) request.log.error({ err: error, code: appError.code }, 'request failed');
     // A dependency that is down fails every request alike: one short line each, no stack trace.
     else if (appError.status > 500)

@@ -19,7 +19,11 @@ export function createPool(
     max,
     application_name: applicationName,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 5_000,
+    // A database that is down or stalled must fail a request fast (503), never hang it: a
+    // connection must be had within 2 s, and no statement may run longer than 5 s.
+    connectionTimeoutMillis: 2_000,
+    statement_timeout: 5_000,
+    query_timeout: 6_000,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   // (Logged without the error object: pg attaches the whole client to it.)
@@ -86,4 +90,27 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const e = error as { code?: string; constraint?: string } | null;
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}
+
+// Connection refused or reset, the pool's acquire timeout, the server shutting down or out of
+// connections, a statement cancelled by its time limit: the database as a dependency failing.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '57014',
+]);
+const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection is closed/i;
+
+/** True when `error` says the database could not be reached or did not answer in time (a 503, not a 500). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (typeof e?.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  return typeof e?.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message);
 }

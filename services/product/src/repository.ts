@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from '@mini/shared';
+import { SEARCH_COUNT_LIMIT, searchTotal, type CatalogPosition } from './catalog-paging.js';
 import { containsPattern } from './rules.js';
 
 /** Anything that runs a query: the pool, or one client inside a transaction (stock reservations will need one). */
@@ -59,7 +60,55 @@ function toRecord(row: ProductRow): ProductRecord {
   };
 }
 
-function whereClause({ q, ids }: ProductFilter, params: unknown[]): string {
+export interface PageRequest {
+  limit: number;
+  offset: number;
+  /** Keyset pagination: only products after this one in the catalog's order. */
+  after?: CatalogPosition | undefined;
+}
+
+export interface ProductPage {
+  products: ProductRecord[];
+  /** How many products match the filter (not only those after the cursor). */
+  total: number;
+  /** True when a search matched more than SEARCH_COUNT_LIMIT products: then `total` is that limit. */
+  capped: boolean;
+  /** Where the next page starts; undefined on the last page. */
+  next?: CatalogPosition | undefined;
+}
+
+// A page's rows come with their times as text, never as Dates: the creation time to the
+// microsecond (a JS Date keeps milliseconds only) is the keyset cursor, and cut to milliseconds it
+// is exactly what Date#toISOString gives (both truncate), without parsing and printing two Dates
+// per row on the hottest read.
+const LIST_COLUMNS = `id, name, description, price_cents, stock,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position,
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at`;
+
+interface ListRow {
+  id: string;
+  name: string;
+  description: string;
+  price_cents: number;
+  stock: number;
+  position: string;
+  updated_at: string;
+  total: number;
+}
+
+function listRecord(row: ListRow): ProductRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    priceCents: row.price_cents,
+    stock: row.stock,
+    createdAt: `${row.position.slice(0, 23)}Z`,
+    updatedAt: row.updated_at,
+  };
+}
+
+function filterConditions({ q, ids }: ProductFilter, params: unknown[]): string[] {
   const conditions: string[] = [];
   if (q !== undefined) {
     params.push(containsPattern(q));
@@ -69,27 +118,73 @@ function whereClause({ q, ids }: ProductFilter, params: unknown[]): string {
     params.push(ids);
     conditions.push(`id = ANY($${params.length}::uuid[])`);
   }
-  return conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+  return conditions;
 }
 
-/** One page of products in their stable order (created_at, id) and how many match in all. */
-export async function listProducts(
-  db: Queryable,
-  filter: ProductFilter,
-  { limit, offset }: { limit: number; offset: number },
-): Promise<{ products: ProductRecord[]; total: number }> {
+const whereOf = (conditions: string[]) => (conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '');
+
+/**
+ * What `total` costs, never O(catalog): the whole catalog's count is kept by triggers
+ * (product_count); an id lookup counts at most 100 rows by primary key; a search counts its
+ * matches up to SEARCH_COUNT_LIMIT + 1 and stops.
+ */
+function totalQuery(filter: ProductFilter, where: string): string {
+  if (filter.q === undefined && filter.ids === undefined) return 'SELECT n AS total FROM product_count';
+  if (filter.ids !== undefined) return `SELECT count(*) AS total FROM products ${where}`;
+  return `SELECT count(*) AS total FROM (SELECT 1 FROM products ${where} LIMIT ${SEARCH_COUNT_LIMIT + 1}) AS matches`;
+}
+
+/**
+ * One page of products in their stable order (created_at, id), from an offset or after a cursor,
+ * and how many match in all. One round trip: the total rides along on each row (computed once);
+ * only an empty page needs a second query for it. The page walks products_created_at_id_idx and
+ * stops after `limit` + 1 rows (the extra one says whether a next page exists), whatever the
+ * catalog's size; a search may instead collect its matches from the trigram index.
+ */
+export async function listProducts(db: Queryable, filter: ProductFilter, { limit, offset, after }: PageRequest): Promise<ProductPage> {
   const params: unknown[] = [];
-  const where = whereClause(filter, params);
-  // The total rides along on each row, so a page is one round trip; only a page past the end needs a second.
-  const { rows } = await db.query<ProductRow & { total: number }>(
-    `SELECT ${COLUMNS}, count(*) OVER () AS total FROM products ${where}
-     ORDER BY created_at, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-    [...params, limit, offset],
+  const conditions = filterConditions(filter, params);
+  const where = whereOf(conditions);
+  const total = totalQuery(filter, where);
+  const pageConditions = [...conditions];
+  if (after) {
+    params.push(after.createdAt, after.id);
+    pageConditions.push(`(created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(limit + 1, offset);
+  const text = `SELECT ${LIST_COLUMNS}, (${total}) AS total FROM products ${whereOf(pageConditions)}
+     ORDER BY created_at, id LIMIT $${params.length - 1} OFFSET $${params.length}`;
+  // A prepared statement saves PostgreSQL parsing every page. Not for a search: its best plan
+  // depends on the pattern (rare or common), which a generic plan could not see.
+  const { rows } = await db.query<ListRow>(
+    filter.q === undefined ? { name: statementName(text), text, values: params } : { text, values: params },
   );
-  if (rows[0]) return { products: rows.map(toRecord), total: rows[0].total };
-  if (offset === 0) return { products: [], total: 0 };
-  const counted = await db.query<{ total: number }>(`SELECT count(*) AS total FROM products ${where}`, params);
-  return { products: [], total: counted.rows[0]?.total ?? 0 };
+  const totalOf = (count: number) =>
+    filter.q !== undefined && filter.ids === undefined ? searchTotal(count) : { total: count, capped: false };
+  const first = rows[0];
+  if (!first) {
+    if (offset === 0 && !after) return { products: [], total: 0, capped: false };
+    const counted = await db.query<{ total: number }>(total, params.slice(0, conditions.length));
+    return { products: [], ...totalOf(counted.rows[0]?.total ?? 0) };
+  }
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1]!;
+  return {
+    products: page.map(listRecord),
+    ...totalOf(first.total),
+    next: rows.length > limit ? { createdAt: last.position, id: last.id } : undefined,
+  };
+}
+
+// One name per distinct statement text: a connection prepares each once.
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `products_list_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 export async function findProductById(db: Queryable, id: string): Promise<ProductRecord | undefined> {

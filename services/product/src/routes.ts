@@ -18,8 +18,10 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
           tags,
           summary: 'List products',
           description:
-            'Products in a stable order (created first, then id), paginated. `q` filters by name; `ids` looks up given products in one request ' +
-            '(up to 100; the default limit becomes 100 then), answering only those that exist.',
+            'Products in a stable order (created first, then id), paginated by `offset` or, for deep pages, by cursor: pass the ' +
+            '`nextCursor` of one page as `after` to get the next. `q` filters by name; `ids` looks up given products in one request ' +
+            '(up to 100; the default limit becomes 100 then), answering only those that exist. `total` is exact, except for a search ' +
+            'with very many matches (then `totalCapped` is true and `total` a lower bound).',
           querystring: ListProductsQuery,
           response: { 200: ProductListReply, ...errorResponses(400) },
         },

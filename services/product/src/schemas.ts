@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { IdParams, PageFields, PaginationQuery, Uuid } from '@mini/shared';
+import { SEARCH_COUNT_LIMIT } from './catalog-paging.js';
 import { MAX_IDS_PER_LOOKUP } from './rules.js';
 
 const Name = Type.String({
@@ -34,7 +35,20 @@ export const ListProductsQuery = Type.Object(
         description: 'Page size, 1..100; default 20, or 100 when `ids` is given so one request returns every listed product',
       }),
     ),
-    offset: PaginationQuery.properties.offset,
+    offset: Type.Integer({
+      ...PaginationQuery.properties.offset,
+      description:
+        'Products to skip (default 0); with `after`, counted from the cursor. A deep offset still reads every skipped row: page deep with `after`',
+    }),
+    after: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'Keyset pagination: the `nextCursor` of the previous page; the page starts right after its last product. ' +
+          'Costs the same on page 1 and page 5,000, and never skips or repeats a product when others are added or deleted meanwhile.',
+      }),
+    ),
     q: Type.Optional(
       Type.String({
         minLength: 1,
@@ -109,5 +123,20 @@ export type Product = Static<typeof Product>;
 
 export const ProductReply = Type.Object({ product: Product });
 
-export const ProductListReply = Type.Object({ products: Type.Array(Product), ...PageFields });
+export const ProductListReply = Type.Object({
+  products: Type.Array(Product),
+  ...PageFields,
+  total: Type.Integer({
+    minimum: 0,
+    description:
+      'How many products match the filter (all of them, not only those after `after`). Exact, except for a `q` search with more ' +
+      `than ${SEARCH_COUNT_LIMIT} matches: then it is ${SEARCH_COUNT_LIMIT} and \`totalCapped\` is true.`,
+  }),
+  totalCapped: Type.Optional(
+    Type.Literal(true, {
+      description: `Present when \`total\` is only a lower bound: a search matched more than ${SEARCH_COUNT_LIMIT} products`,
+    }),
+  ),
+  nextCursor: Type.Optional(Type.String({ description: 'Pass as `after` to get the next page; absent on the last page' })),
+});
 export type ProductListReply = Static<typeof ProductListReply>;

@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError, ValidationError, type Pool } from '@mini/shared';
+import { encodeCursor, parseCursor, type CatalogPosition } from './catalog-paging.js';
 import * as repository from './repository.js';
 import type { ProductChanges, ProductRecord, StockChange } from './repository.js';
 import { centsToPrice, MAX_IDS_PER_LOOKUP, normalizeName, normalizeUuid, parseIdList, parsePrice, type Parsed } from './rules.js';
@@ -49,17 +50,30 @@ function notFound(): NotFoundError {
 /** The catalog's use cases; the route schemas have already checked shapes and bounds. */
 export function createProductService(pool: Pool) {
   return {
-    async listProducts({ limit, offset, q, ids: rawIds }: ListProductsQuery): Promise<ProductListReply> {
+    async listProducts({ limit, offset, q, ids: rawIds, after: rawAfter }: ListProductsQuery): Promise<ProductListReply> {
       let ids: string[] | undefined;
       if (rawIds !== undefined) {
         const parsed = parseIdList(rawIds);
         if (!parsed.ok) throw new ValidationError(parsed.message, [{ path: 'ids', location: 'querystring', message: parsed.message }]);
         ids = parsed.value;
       }
+      let after: CatalogPosition | undefined;
+      if (rawAfter !== undefined) {
+        const parsed = parseCursor(rawAfter);
+        if (!parsed.ok) throw new ValidationError(parsed.message, [{ path: 'after', location: 'querystring', message: parsed.message }]);
+        after = parsed.value;
+      }
       // A lookup by ids fits in one page unless the caller asks for less.
       const pageSize = limit ?? (ids ? MAX_IDS_PER_LOOKUP : DEFAULT_LIMIT);
-      const page = await repository.listProducts(pool, { q, ids }, { limit: pageSize, offset });
-      return { products: page.products.map(toProduct), total: page.total, limit: pageSize, offset };
+      const page = await repository.listProducts(pool, { q, ids }, { limit: pageSize, offset, after });
+      return {
+        products: page.products.map(toProduct),
+        total: page.total,
+        ...(page.capped ? { totalCapped: true as const } : {}),
+        limit: pageSize,
+        offset,
+        ...(page.next ? { nextCursor: encodeCursor(page.next) } : {}),
+      };
     },
 
     async getProduct(id: string): Promise<Product> {
