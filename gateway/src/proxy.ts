@@ -50,6 +50,9 @@ export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit,
     });
 
     scope.addHook('onRequest', async (request) => {
+      // Node keeps the first of several Host headers; two hosts in one request is an ambiguity
+      // (RFC 9112 section 3.2 says 400) that a cache or an upstream might read the other way.
+      if (countHeader(request.raw.rawHeaders, 'host') > 1) throw new ValidationError('request has more than one Host header');
       const reason = unsafePathReason(targetPath(request.url));
       if (reason) throw new ValidationError(reason);
       const declared = request.headers['content-length'];
@@ -169,4 +172,10 @@ export function upstreamError(name: string, error: unknown): AppError {
   if (codes.some((code) => TIMED_OUT.has(code))) return new GatewayTimeoutError(`${name} timed out`, { cause: error });
   if (codes.some((code) => REFUSED.has(code))) return new ServiceUnavailableError(`${name} is unavailable`, { cause: error });
   return new BadGatewayError(`${name} sent a broken answer`, { cause: error });
+}
+
+function countHeader(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count += 1;
+  return count;
 }

@@ -56,6 +56,18 @@ describe('the request target never picks the host', () => {
   });
 });
 
+describe('duplicate Host headers', () => {
+  test('when a request carries two Host headers, then 400 in the envelope and nothing reaches an upstream', async () => {
+    const marker = randomUUID();
+    const res = await rawRequest(gateway.port, [
+      `GET /products/${marker} HTTP/1.1\r\nHost: gateway.test\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
+    ]);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error).toMatchObject({ code: 'validation_error', message: 'request has more than one Host header' });
+    expect(seen(marker)).toEqual([]);
+  });
+});
+
 describe('path tricks never reach another prefix', () => {
   const rejected = [
     '/products/../users/MARK',

@@ -130,6 +130,11 @@ export async function createApp({
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Every answer is JSON (or the docs): never let a browser guess otherwise.
+    reply.header('x-content-type-options', 'nosniff');
+    // Answers to a signed-in caller, and everything under /users (tokens, profiles), are personal:
+    // no shared or browser cache may keep them. Public catalog reads stay cacheable.
+    if (request.headers.authorization !== undefined || request.url.startsWith('/users')) reply.header('cache-control', 'no-store');
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(

@@ -60,6 +60,18 @@ describe('createApp', () => {
     expect(both.json().error.message).toBe('not ready: database down');
   });
 
+  test('headers: every answer says nosniff; one to a signed-in caller or under /users says no-store; a public read does not', async () => {
+    const app = await buildTestApp();
+    const publicRead = await app.inject({ method: 'GET', url: '/things' });
+    expect(publicRead.headers['x-content-type-options']).toBe('nosniff');
+    expect(publicRead.headers['cache-control']).toBeUndefined();
+    const signedIn = await app.inject({ method: 'GET', url: '/things', headers: { authorization: 'Bearer x' } });
+    expect(signedIn.headers['cache-control']).toBe('no-store');
+    const users = await app.inject({ method: 'POST', url: '/users/login' });
+    expect(users.headers['cache-control']).toBe('no-store');
+    expect(users.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   test('unknown route: 404 not_found envelope', async () => {
     const app = await buildTestApp();
     const res = await app.inject({ method: 'GET', url: '/nope' });
