@@ -44,15 +44,25 @@ const TOKEN_FAULTS = [
   errors.JOSENotSupported,
 ];
 
-/** A verifier pinned to EdDSA that checks `iss`, `aud`, `exp` and the claims the platform relies on. */
+/** The longest an access token may live (exp - iat) unless a service is told otherwise: the design's 1 h. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600;
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+/**
+ * A verifier pinned to EdDSA that checks `iss`, `aud`, `exp` and the claims the platform relies
+ * on, and refuses a token issued in the future or living longer than `maxLifetimeSeconds`
+ * (a correctly signed token that never expires is still a leak waiting to happen).
+ */
 export function createTokenVerifier({
   keys,
   issuer,
   audience,
+  maxLifetimeSeconds = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
 }: {
   keys: JWTVerifyGetKey;
   issuer: string;
   audience: string;
+  maxLifetimeSeconds?: number;
 }): TokenVerifier {
   return async (token) => {
     let payload;
@@ -62,7 +72,7 @@ export function createTokenVerifier({
         audience,
         algorithms: [TOKEN_ALGORITHM],
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }));
     } catch (error) {
       if (!TOKEN_FAULTS.some((fault) => error instanceof fault)) {
@@ -70,7 +80,11 @@ export function createTokenVerifier({
       }
       throw new UnauthorizedError(error instanceof errors.JWTExpired ? 'token expired' : 'invalid token');
     }
-    const { sub, username, role } = payload;
+    const { sub, username, role, iat, exp } = payload;
+    const now = Date.now() / 1000;
+    if (typeof iat !== 'number' || typeof exp !== 'number' || iat > now + CLOCK_TOLERANCE_SECONDS || exp - iat > maxLifetimeSeconds) {
+      throw new UnauthorizedError('invalid token');
+    }
     if (typeof sub !== 'string' || typeof username !== 'string' || (role !== 'user' && role !== 'admin')) {
       throw new UnauthorizedError('invalid token');
     }

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { ConfigError, getConfig, num, port, str, url } from '@mini/shared';
+import { ConfigError, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, getConfig, num, port, str, url } from '@mini/shared';
 import { passwordProblem, usernameProblem } from './rules.js';
 
 /** Development-only admin password: applies only when NODE_ENV is development or test; production requires a real one. */
@@ -31,7 +31,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const problems = [
     check(
       'TOKEN_TTL_SECONDS',
-      Number.isInteger(config.TOKEN_TTL_SECONDS) && config.TOKEN_TTL_SECONDS > 0 ? null : 'must be a positive whole number of seconds',
+      !Number.isInteger(config.TOKEN_TTL_SECONDS) || config.TOKEN_TTL_SECONDS <= 0
+        ? 'must be a positive whole number of seconds'
+        : config.TOKEN_TTL_SECONDS > DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
+          ? `must be at most ${DEFAULT_MAX_TOKEN_LIFETIME_SECONDS}: every service refuses tokens that live longer`
+          : null,
     ),
     check('ADMIN_USERNAME', usernameProblem(config.ADMIN_USERNAME)),
     check('ADMIN_PASSWORD', passwordProblem(config.ADMIN_PASSWORD)),

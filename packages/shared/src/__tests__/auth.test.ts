@@ -68,3 +68,35 @@ describe('createTokenVerifier claims', () => {
     expect(await verify(await trusted.sign(caller))).toEqual(caller);
   });
 });
+
+describe('createTokenVerifier lifetimes', () => {
+  const caller = { id: '6f1c1f8e-6a4e-4c43-9a55-2b1f0f3f4f55', username: 'alice', role: 'user' as const };
+
+  test('when a correctly signed token lives longer than the maximum (here a century), then 401', async () => {
+    const trusted = await createTestIssuer();
+    const verify = createTokenVerifier({ keys: trusted.keys, issuer: trusted.issuer, audience: trusted.audience });
+    await expect(verify(await trusted.sign(caller, { expiresIn: '100y' }))).rejects.toMatchObject({ status: 401 });
+    await expect(verify(await trusted.sign(caller, { expiresIn: '61m' }))).rejects.toMatchObject({ status: 401 });
+    expect(await verify(await trusted.sign(caller, { expiresIn: '60m' }))).toEqual(caller);
+  });
+
+  test('when a token says it was issued in the future, then 401', async () => {
+    const trusted = await createTestIssuer();
+    const verify = createTokenVerifier({ keys: trusted.keys, issuer: trusted.issuer, audience: trusted.audience });
+    const inAnHour = Math.floor(Date.now() / 1000) + 3600;
+    await expect(verify(await trusted.sign(caller, { issuedAt: inAnHour, expiresIn: inAnHour + 600 }))).rejects.toMatchObject({
+      status: 401,
+    });
+  });
+
+  test('when a service allows longer tokens, then its maximum applies', async () => {
+    const trusted = await createTestIssuer();
+    const verify = createTokenVerifier({
+      keys: trusted.keys,
+      issuer: trusted.issuer,
+      audience: trusted.audience,
+      maxLifetimeSeconds: 86_400,
+    });
+    expect(await verify(await trusted.sign(caller, { expiresIn: '23h' }))).toEqual(caller);
+  });
+});

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
     [{ ADMIN_PASSWORD: 'short' }, /ADMIN_PASSWORD is invalid: must be 8 to 128/],
     [{ TOKEN_TTL_SECONDS: '0' }, /TOKEN_TTL_SECONDS is invalid/],
     [{ TOKEN_TTL_SECONDS: '1.5' }, /TOKEN_TTL_SECONDS is invalid/],
+    [{ TOKEN_TTL_SECONDS: '86400' }, /TOKEN_TTL_SECONDS is invalid: must be at most 3600/],
     [{ JWT_PRIVATE_KEY: 'not a pem' }, /JWT_PRIVATE_KEY is invalid: must be a PKCS#8 PEM/],
     [{ PORT: 'abc' }, /PORT is invalid/],
   ])('rejects %o with one clear line', (env, message) => {
