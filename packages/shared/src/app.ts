@@ -148,6 +148,23 @@ export async function createApp({
     request.log.info({ method: request.method, url: request.url }, 'client aborted');
   });
 
+  // PostgreSQL cannot store a NUL character in text: refuse it at the edge (400) instead of
+  // letting the database turn it into a 500.
+  app.addHook('preValidation', async (request) => {
+    for (const [location, value] of [
+      ['body', request.body],
+      ['querystring', request.query],
+      ['params', request.params],
+    ] as const) {
+      const path = pathOfNul(value);
+      if (path !== undefined) {
+        throw new ValidationError(`${path || location} must not contain a NUL character`, [
+          { path: path || location, location, message: 'must not contain a NUL character' },
+        ]);
+      }
+    }
+  });
+
   app.setErrorHandler((error, request, reply) => {
     const appError = toAppError(error);
     // The client is gone (its answer cannot be delivered): the abort was logged once already.
@@ -238,4 +255,15 @@ function causeOf(error: Error): string | undefined {
   const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
   if (!cause) return undefined;
   return typeof cause.code === 'string' ? cause.code : typeof cause.message === 'string' ? cause.message : undefined;
+}
+
+/** The dotted path of the first string holding U+0000 in a parsed JSON value ('' for the value itself), or undefined. */
+function pathOfNul(value: unknown, path = '', depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (depth > 32 || value === null || typeof value !== 'object') return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const found = pathOfNul(inner, path ? `${path}.${key}` : key, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

@@ -72,6 +72,16 @@ describe('createApp', () => {
     expect(users.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  test.each([
+    ['body', { method: 'POST' as const, url: '/things', payload: { name: 'a\u0000b' } }, 'name'],
+    ['query', { method: 'GET' as const, url: '/things?limit=1&q=%00' }, 'q'],
+  ])('when the %s holds a NUL character, then 400 naming the field (PostgreSQL could not store it)', async (_where, request, field) => {
+    const app = await buildTestApp();
+    const res = await app.inject(request);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'validation_error', message: `${field} must not contain a NUL character` });
+  });
+
   test('unknown route: 404 not_found envelope', async () => {
     const app = await buildTestApp();
     const res = await app.inject({ method: 'GET', url: '/nope' });

@@ -109,6 +109,12 @@ describe('GET /products: paging, order and search', () => {
     expect(res.json().products.map((p: { id: string }) => p.id)).toEqual(created.slice(0, 20).map((p) => p.id));
   });
 
+  test('when q holds a NUL character, then 400 validation_error (it would otherwise reach PostgreSQL and 500)', async () => {
+    const res = await list('q=lamp%00');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'validation_error', message: 'q must not contain a NUL character' });
+  });
+
   test('when nothing matches, then an empty page with total 0', async () => {
     expect((await list(`q=${uniqueToken()}`)).json()).toEqual({ products: [], total: 0, limit: 20, offset: 0 });
   });
