@@ -16,6 +16,7 @@ import type { ErrorObject } from 'ajv';
 import { isDatabaseUnavailable } from './db.js';
 import { AppError, codeForStatus, errorEnvelope, PayloadTooLargeError, ServiceUnavailableError, ValidationError } from './errors.js';
 import type { Logger } from './logger.js';
+import { withTimeout } from './timeout.js';
 import { toValidationError, validatorCompiler } from './validation.js';
 
 /** A Fastify instance typed for TypeBox route schemas. */
@@ -228,16 +229,6 @@ export async function createApp({
 
   if (routes) await app.register(async (scope) => routes(scope as unknown as App));
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 type QuerySchema = { required?: string[]; properties?: Record<string, { default?: unknown }> };

@@ -1,4 +1,4 @@
-import { ConfigError, getConfig, num, port, resolveJwksUrl, str, tokenVerifierSettings, url } from '@mini/shared';
+import { ConfigError, eventBusSettings, getConfig, num, port, resolveJwksUrl, str, tokenVerifierSettings, url } from '@mini/shared';
 
 /** Every setting of the order service: read once at start (see DESIGN.md "Configuration"). */
 export const configSchema = {
@@ -10,14 +10,7 @@ export const configSchema = {
   DATABASE_URL: url({ devDefault: 'postgres://postgres:postgres@127.0.0.1:5432/order_db', desc: 'PostgreSQL URL of order_db' }),
   PRODUCT_SERVICE_URL: url({ default: 'http://127.0.0.1:3002' }),
   PRODUCT_TIMEOUT_MS: num({ default: 2000 }),
-  EVENT_BUS_URL: url({
-    devDefault: 'nats://127.0.0.1:4222',
-    desc: 'The broker of order events: nats://host:4222 (NATS JetStream) or postgres://.../events_db (a PostgreSQL-backed queue)',
-  }),
-  EVENT_BUS_NAMESPACE: str({
-    default: 'events',
-    desc: 'Stream and subject prefix (NATS) or schema (PostgreSQL) of the events; the same for every service',
-  }),
+  ...eventBusSettings,
   ...tokenVerifierSettings,
 };
 

@@ -1,4 +1,4 @@
-import { getConfig, port, resolveJwksUrl, str, tokenVerifierSettings, url } from '@mini/shared';
+import { eventBusSettings, getConfig, port, resolveJwksUrl, str, tokenVerifierSettings, url } from '@mini/shared';
 
 /** Every setting the product service reads; the deployment checks set each one without a `default`. */
 export const configSchema = {
@@ -8,14 +8,7 @@ export const configSchema = {
   // Unset counts as production (getConfig): development defaults need NODE_ENV=development or test.
   NODE_ENV: str({ default: 'production', choices: ['development', 'production', 'test'] }),
   DATABASE_URL: url({ devDefault: 'postgres://postgres:postgres@127.0.0.1:5432/product_db', desc: 'PostgreSQL URL of product_db' }),
-  EVENT_BUS_URL: url({
-    devDefault: 'nats://127.0.0.1:4222',
-    desc: 'The broker of order events: nats://host:4222 (NATS JetStream) or postgres://.../events_db (a PostgreSQL-backed queue)',
-  }),
-  EVENT_BUS_NAMESPACE: str({
-    default: 'events',
-    desc: 'Stream and subject prefix (NATS) or schema (PostgreSQL) of the events; the same for every service',
-  }),
+  ...eventBusSettings,
   ...tokenVerifierSettings,
 };
 

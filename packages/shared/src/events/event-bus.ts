@@ -1,3 +1,4 @@
+import { str, url } from 'envalid';
 import type { Logger } from '../logger.js';
 
 /**
@@ -52,3 +53,15 @@ export interface EventBusOptions {
    */
   namespace?: string;
 }
+
+/** The settings of every service that takes part in events: spread them into its configSchema. */
+export const eventBusSettings = {
+  EVENT_BUS_URL: url({
+    devDefault: 'nats://127.0.0.1:4222',
+    desc: 'The broker of order events: nats://host:4222 (NATS JetStream) or postgres://.../events_db (a PostgreSQL-backed queue)',
+  }),
+  EVENT_BUS_NAMESPACE: str({
+    default: 'events',
+    desc: 'Stream and subject prefix (NATS) or schema (PostgreSQL) of the events; the same for every service',
+  }),
+};

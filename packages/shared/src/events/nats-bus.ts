@@ -15,6 +15,8 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { EventBus, EventBusOptions, EventEnvelope, EventHandler, Subscription } from './event-bus.js';
+import { assertEventName } from './names.js';
+import { withTimeout } from '../timeout.js';
 
 const SECOND_NS = 1_000_000_000;
 // Within this window a re-sent message id is dropped by the server: covers an outbox relay retrying
@@ -28,14 +30,10 @@ const PROGRESS_EVERY_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 3_000;
 // Under the ~2 s a readiness probe allows, with room for the HTTP round trip.
 const CHECK_TIMEOUT_MS = 1_500;
-// The same names as the pg-boss bus accepts, so a service moves between brokers unchanged.
-const NAMESPACE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
-const GROUP = /^[A-Za-z0-9_-]+$/;
-const TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /** The NATS JetStream event bus: one stream per namespace, one durable pull consumer per (group, type). */
 export async function createNatsEventBus({ url, name, logger, namespace = 'events' }: EventBusOptions): Promise<EventBus> {
-  if (!NAMESPACE.test(namespace)) throw new Error(`event bus namespace must match ${String(NAMESPACE)}`);
+  assertEventName('namespace', namespace);
   const stream = namespace.toUpperCase();
   const nc = await connect({ ...connectionOptions(url), name });
   watchConnection(nc, logger).catch(() => undefined);
@@ -59,15 +57,15 @@ export async function createNatsEventBus({ url, name, logger, namespace = 'event
 
   return {
     async publish(event) {
-      if (!TYPE.test(event.type)) throw new Error(`event type must match ${String(TYPE)}`);
+      assertEventName('type', event.type);
       const body = JSON.stringify({ id: event.id, type: event.type, occurredAt: event.occurredAt, payload: event.payload });
       // msgID travels as the Nats-Msg-Id header: the server's de-duplication key.
       await js.publish(`${namespace}.${event.type}`, body, { msgID: event.id });
     },
 
     async subscribe({ group, type, handler }) {
-      if (!GROUP.test(group)) throw new Error(`event group must match ${String(GROUP)}`);
-      if (!TYPE.test(type)) throw new Error(`event type must match ${String(TYPE)}`);
+      assertEventName('group', group);
+      assertEventName('type', type);
       // Durable names allow no dots. Two types differing only in '.' vs '_' would share a name; the
       // server then refuses the second filter subject loudly rather than mixing them.
       const durable = `${group}--${type.replaceAll('.', '_')}`;
@@ -228,17 +226,5 @@ async function deliver(msg: JsMsg, handler: EventHandler, logger: EventBusOption
     msg.nak(Math.min(500 * 2 ** (attempt - 1), 2_000));
   } finally {
     clearInterval(progress);
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { EventBus, EventBusOptions, EventEnvelope, EventHandler, Subscription } from './event-bus.js';
+import { assertEventName } from './names.js';
+import { withTimeout } from '../timeout.js';
 
 // Our own fetch loop (pg-boss's work() would not poll under 500 ms). A publish wakes its consumers
 // at once through NOTIFY; polling only covers a notification lost while the listener reconnects.
@@ -12,10 +14,6 @@ const CONNECT_TIMEOUT_MS = 2_000;
 const BATCH_SIZE = 8;
 // Under the ~2 s a readiness probe allows, with room for the HTTP round trip.
 const CHECK_TIMEOUT_MS = 1_500;
-// The same names as the NATS bus accepts, so a service moves between brokers unchanged.
-const NAMESPACE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
-const GROUP = /^[A-Za-z0-9_-]+$/;
-const TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Every queue is one group's copy of one event type. pg-boss's own backoff has no ceiling (hours
@@ -32,7 +30,7 @@ type Boss = InstanceType<typeof PgBoss>;
 
 /** The PostgreSQL event bus on pg-boss: one queue per (group, type), fed by every publish of that type. */
 export async function createPgEventBus({ url, name, logger, namespace = 'events' }: EventBusOptions): Promise<EventBus> {
-  if (!NAMESPACE.test(namespace)) throw new Error(`event bus namespace must match ${String(NAMESPACE)}`);
+  assertEventName('namespace', namespace);
   const schema = namespace.toLowerCase();
   const options: PgBoss.ConstructorOptions & { connectionTimeoutMillis: number } = {
     connectionString: url,
@@ -61,7 +59,7 @@ export async function createPgEventBus({ url, name, logger, namespace = 'events'
   return {
     async publish(event) {
       if (closed) throw new Error('event bus is closed');
-      if (!TYPE.test(event.type)) throw new Error(`event type must match ${String(TYPE)}`);
+      assertEventName('type', event.type);
       // pg-boss's publish() swallows insert errors, so the fan-out is done here: one insert for all
       // groups subscribed to the type, which fails as a whole when the database is away.
       const { rows } = await db.executeSql(`SELECT name FROM ${schema}.subscription WHERE event = $1`, [event.type]);
@@ -79,8 +77,8 @@ export async function createPgEventBus({ url, name, logger, namespace = 'events'
 
     async subscribe({ group, type, handler }) {
       if (closed) throw new Error('event bus is closed');
-      if (!GROUP.test(group)) throw new Error(`event group must match ${String(GROUP)}`);
-      if (!TYPE.test(type)) throw new Error(`event type must match ${String(TYPE)}`);
+      assertEventName('group', group);
+      assertEventName('type', type);
       const queue = `${group}/${type}`;
       await retryOnDeadlock(async () => {
         await boss.createQueue(queue, { name: queue, ...QUEUE_POLICY });
@@ -235,16 +233,4 @@ function jobIdOf(eventId: string): string {
   if (UUID.test(eventId)) return eventId.toLowerCase();
   const hex = createHash('sha256').update(eventId).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
