@@ -11,7 +11,11 @@ declare module 'vitest' {
 
 // One PostgreSQL for the whole run: starting one takes about a second, a database in it a few milliseconds.
 export default async function setup(project: TestProject) {
-  const postgres = await startTestPostgres();
+  const postgres = await startTestPostgres().catch((error: unknown) => {
+    // A mistake of the machine (a folder the server cannot enter): one line, not a stack.
+    process.stderr.write(`npm test: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
   project.provide('postgresUrl', postgres.url);
   return async () => postgres.stop();
 }

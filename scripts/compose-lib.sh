@@ -11,6 +11,11 @@ compose_command() {
     echo 'Docker Compose is not installed: install the docker compose plugin or docker-compose' >&2
     return 1
   fi
+  # Without an engine, Compose v1 answers with a long Python traceback: say it in one line instead.
+  if ! docker version --format '{{.Server.Version}}' > /dev/null 2>&1; then
+    echo "No Docker engine answers${DOCKER_HOST:+ at DOCKER_HOST=$DOCKER_HOST}: start Docker (or point DOCKER_HOST at one), then run this again" >&2
+    return 1
+  fi
 }
 
 # Compose reads .env for compose.yaml's variables. A new .env is .env.example with every value

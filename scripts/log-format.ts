@@ -18,10 +18,29 @@ export function createLineFormatter(names: string[], { color = process.stdout.is
     if (typeof entry !== 'object' || entry === null || !('level' in entry)) return `${prefix} ${line}`;
     const time = typeof entry.time === 'string' ? entry.time.slice(11, 19) : '';
     const level = LEVELS[entry.level as number] ?? String(entry.level);
+    // An error reads as its message; only an error or fatal entry shows where it came from, below.
+    const error = errorOf(entry.err);
     const extra = Object.entries(entry)
       .filter(([key]) => !SKIP.has(key))
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .map(
+        ([key, value]) =>
+          `${key}=${key === 'err' && error ? JSON.stringify(error.message) : typeof value === 'string' ? value : JSON.stringify(value)}`,
+      )
       .join(' ');
-    return `${prefix} ${time} ${level} ${typeof entry.msg === 'string' ? entry.msg : ''}${extra ? ` ${extra}` : ''}`;
+    const stack =
+      error?.stack && (entry.level as number) >= 50
+        ? `\n${error.stack
+            .split('\n')
+            .slice(1)
+            .map((frame) => `${prefix}     ${frame.trim()}`)
+            .join('\n')}`
+        : '';
+    return `${prefix} ${time} ${level} ${typeof entry.msg === 'string' ? entry.msg : ''}${extra ? ` ${extra}` : ''}${stack}`;
   };
+}
+
+function errorOf(value: unknown): { message: string; stack?: string } | undefined {
+  if (typeof value !== 'object' || value === null || typeof (value as { message?: unknown }).message !== 'string') return undefined;
+  const { message, stack } = value as { message: string; stack?: unknown };
+  return { message, stack: typeof stack === 'string' ? stack : undefined };
 }

@@ -1,7 +1,8 @@
 /**
- * Starts and stops the four processes of the stack (user, product, order,
- * gateway) on one machine. Used by `npm start` / `npm run dev` and by the
- * end-to-end tests, so both run the system the same way.
+ * Starts and stops the four processes of the stack (user, product, order, gateway) on one
+ * machine, and with a `restart` policy keeps them running: a process that exits on its own is
+ * started again with back-off. Used by `npm start` / `npm run dev` and by the end-to-end tests,
+ * so both run the system the same way.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -11,17 +12,34 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export type ServiceName = 'user' | 'product' | 'order' | 'gateway';
 export const SERVICES: ServiceName[] = ['user', 'product', 'order', 'gateway'];
-const FOLDERS: Record<ServiceName, string> = {
+/** Each service's workspace folder, relative to the repository root. */
+export const FOLDERS: Record<ServiceName, string> = {
   user: 'services/user',
   product: 'services/product',
   order: 'services/order',
   gateway: 'gateway',
 };
 
-/** How a process runs: built JS, TypeScript sources, or sources reloaded on change. */
-export type RunMode = 'built' | 'source' | 'watch';
+/** How a process runs: built JS, or the TypeScript sources (`npm run dev` reloads them on change). */
+export type RunMode = 'built' | 'source';
 
 export type BackendName = Exclude<ServiceName, 'gateway'>;
+
+/** When and how often a process that exits on its own is started again. */
+export interface RestartPolicy {
+  /** The wait before each restart in a row; the last one repeats (default 250 ms, doubling to 4 s). */
+  delaysMs?: number[];
+  /** Restarts in a row (each process dying within `stableAfterMs`) before it counts as a crash loop (default 5). */
+  maxRestarts?: number;
+  /** A process that lived this long before exiting starts the count afresh (default 30 s). */
+  stableAfterMs?: number;
+}
+
+/** What the supervisor did about a process that exited on its own. */
+export type RestartEvent =
+  | { type: 'restarting'; service: ServiceName; instance: number; attempt: number; delayMs: number; reason: string }
+  | { type: 'recovered'; service: ServiceName; instance: number; attempt: number; readyAfterMs: number }
+  | { type: 'gave-up'; service: ServiceName; instance: number; attempts: number; reason: string };
 
 export interface StackOptions {
   ports: Record<ServiceName, number>;
@@ -35,10 +53,16 @@ export interface StackOptions {
   host?: string;
   /** Extra environment for every process (e.g. LOG_LEVEL). */
   env?: NodeJS.ProcessEnv;
+  /** Each process in a process group of its own, so a Ctrl-C reaches only the owner, which stops them in order. */
+  detached?: boolean;
   /** Receives each output line of each process; `instance` is 0 for the first one of a service. */
   onLine?: (service: ServiceName, line: string, stream: 'stdout' | 'stderr', instance: number) => void;
-  /** Called when a process exits while the stack is not stopping. */
+  /** Called when a process exits while the stack is not stopping (before any restart). */
   onExit?: (service: ServiceName, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Start a process that exits on its own again, with back-off; without it, it stays down. */
+  restart?: RestartPolicy;
+  /** What the restart policy did. */
+  onRestart?: (event: RestartEvent) => void;
 }
 
 export interface Stack {
@@ -62,34 +86,31 @@ function commandFor(mode: RunMode): { command: string; args: string[] } {
       return { command: process.execPath, args: ['dist/main.js'] };
     case 'source':
       return { command: process.execPath, args: ['--conditions=source', '--import', 'tsx', 'src/main.ts'] };
-    case 'watch':
-      return {
-        command: fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url)),
-        args: ['watch', '--clear-screen=false', '--conditions=source', 'src/main.ts'],
-      };
   }
 }
 
-function environmentFor(
+/** The environment of one process of the stack: what `startStack` gives it (npm start checks it before starting). */
+export function serviceEnvironment(
   service: ServiceName,
-  port: number,
-  options: StackOptions,
-  urls: Record<ServiceName, string>,
-  all: Record<BackendName, string[]>,
+  options: Pick<StackOptions, 'ports' | 'databaseUrls' | 'eventBus' | 'admin' | 'host' | 'env'>,
+  { port = options.ports[service], upstreams }: { port?: number; upstreams?: Record<BackendName, string[]> } = {},
 ): NodeJS.ProcessEnv {
+  const host = '127.0.0.1';
+  const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://${host}:${options.ports[s]}`])) as Record<ServiceName, string>;
+  const all = upstreams ?? { user: [urls.user], product: [urls.product], order: [urls.order] };
   // The gateway balances over every instance; service-to-service calls go to the first one.
-  const upstreams =
+  const balanced =
     service === 'gateway'
       ? { USER_SERVICE_URL: all.user.join(','), PRODUCT_SERVICE_URL: all.product.join(','), ORDER_SERVICE_URL: all.order.join(',') }
       : {};
   const common = {
     NODE_ENV: 'development',
-    HOST: options.host ?? '127.0.0.1',
+    HOST: options.host ?? host,
     PORT: String(port),
     USER_SERVICE_URL: urls.user,
     PRODUCT_SERVICE_URL: urls.product,
     ORDER_SERVICE_URL: urls.order,
-    ...upstreams,
+    ...balanced,
   };
   const own = service === 'gateway' ? {} : { DATABASE_URL: options.databaseUrls[service] };
   const events =
@@ -99,6 +120,8 @@ function environmentFor(
   const admin = service === 'user' ? { ADMIN_USERNAME: options.admin.username, ADMIN_PASSWORD: options.admin.password } : {};
   return { ...process.env, ...common, ...own, ...events, ...admin, ...options.env };
 }
+
+const DEFAULT_DELAYS_MS = [250, 500, 1_000, 2_000, 4_000];
 
 export function startStack(options: StackOptions): Stack {
   const host = '127.0.0.1';
@@ -112,27 +135,82 @@ export function startStack(options: StackOptions): Stack {
   const all = Object.fromEntries(
     (['user', 'product', 'order'] as const).map((service) => [service, instances.filter((i) => i.service === service).map((i) => i.url)]),
   ) as Record<BackendName, string[]>;
+  const policy = options.restart && {
+    delaysMs: options.restart.delaysMs ?? DEFAULT_DELAYS_MS,
+    maxRestarts: options.restart.maxRestarts ?? 5,
+    stableAfterMs: options.restart.stableAfterMs ?? 30_000,
+  };
+  // Per instance: restarts in a row, and the pending restart (cancelled by a stop).
+  const attempts = instances.map(() => 0);
+  const pendingRestarts = new Map<number, NodeJS.Timeout>();
 
-  const spawnInstance = ({ service, instance, port, url }: (typeof instances)[number]) => {
+  const spawnInstance = (index: number) => {
+    const { service, instance, port, url } = instances[index]!;
     const child = spawn(command, args, {
       cwd: `${ROOT}/${FOLDERS[service]}`,
-      env: environmentFor(service, port, options, urls, all),
+      env: serviceEnvironment(service, options, { port, upstreams: all }),
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
     });
+    const spawnedAt = Date.now();
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: child[stream] }).on('line', (line) => options.onLine?.(service, line, stream, instance));
     }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.once('exit', (code, signal) => {
-      if (!stopping && !stoppingServices.has(service)) options.onExit?.(service, code, signal);
+      if (stopping || stoppingServices.has(service)) return;
+      options.onExit?.(service, code, signal);
+      if (policy) superviseExit(index, { code, signal, livedMs: Date.now() - spawnedAt });
     });
-    return { service, instance, url, child, exited: new Promise<void>((resolve) => child.once('exit', () => resolve())) };
+    return { service, instance, url, child, exited };
   };
+
+  function superviseExit(
+    index: number,
+    { code, signal, livedMs }: { code: number | null; signal: NodeJS.Signals | null; livedMs: number },
+  ) {
+    const { service, instance, url } = instances[index]!;
+    const reason = signal ? `killed by ${signal}` : `exit code ${code}`;
+    if (livedMs >= policy!.stableAfterMs) attempts[index] = 0;
+    const attempt = ++attempts[index]!;
+    if (attempt > policy!.maxRestarts) {
+      options.onRestart?.({ type: 'gave-up', service, instance, attempts: attempt - 1, reason });
+      return;
+    }
+    const delayMs = policy!.delaysMs[Math.min(attempt - 1, policy!.delaysMs.length - 1)]!;
+    options.onRestart?.({ type: 'restarting', service, instance, attempt, delayMs, reason });
+    pendingRestarts.set(
+      index,
+      setTimeout(() => {
+        pendingRestarts.delete(index);
+        if (stopping || stoppingServices.has(service)) return;
+        const started = Date.now();
+        const next = spawnInstance(index);
+        processes[index] = next;
+        void (async () => {
+          while (running(next)) {
+            if (await isReady(url)) {
+              options.onRestart?.({ type: 'recovered', service, instance, attempt, readyAfterMs: Date.now() - started });
+              return;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        })();
+      }, delayMs),
+    );
+  }
+
   const stoppingServices = new Set<ServiceName>();
-  const processes = instances.map(spawnInstance);
+  const processes = instances.map((_instance, index) => spawnInstance(index));
   const running = (p: (typeof processes)[number]) => p.child.exitCode === null && p.child.signalCode === null;
 
   async function stopService(service: ServiceName, signal: NodeJS.Signals = 'SIGTERM') {
     stoppingServices.add(service);
+    instances.forEach((instance, index) => {
+      if (instance.service !== service) return;
+      clearTimeout(pendingRestarts.get(index));
+      pendingRestarts.delete(index);
+    });
     await Promise.all(
       processes
         .filter((p) => p.service === service && running(p))
@@ -148,7 +226,9 @@ export function startStack(options: StackOptions): Stack {
   /** Starts again every stopped instance of `service`, on the same ports, and waits until it is ready. */
   async function startService(service: ServiceName, timeoutMs = 60_000) {
     processes.forEach((p, index) => {
-      if (p.service === service && !running(p)) processes[index] = spawnInstance(instances[index]!);
+      if (p.service !== service || running(p)) return;
+      attempts[index] = 0;
+      processes[index] = spawnInstance(index);
     });
     stoppingServices.delete(service);
     await waitUntilReady(
@@ -164,7 +244,7 @@ export function startStack(options: StackOptions): Stack {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${service} (${url}) exited before it was ready`);
         if (await isReady(url)) break;
         if (Date.now() > deadline) throw new Error(`${service} (${url}) was not ready after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
   }

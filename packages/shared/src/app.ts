@@ -252,6 +252,9 @@ function causeOf(error: Error): string | undefined {
 function pathOfNul(value: unknown, path = '', depth = 0): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
   if (depth > 32 || value === null || typeof value !== 'object') return undefined;
+  // A body the app leaves unparsed (the gateway streams it on) is a stream: its object graph is
+  // endless to walk and blocked the event loop. Only parsed values are looked into.
+  if (typeof (value as { pipe?: unknown }).pipe === 'function' || Buffer.isBuffer(value)) return undefined;
   for (const [key, inner] of Object.entries(value)) {
     const found = pathOfNul(inner, path ? `${path}.${key}` : key, depth + 1);
     if (found !== undefined) return found;

@@ -1,4 +1,3 @@
-import { createLocalJWKSet } from 'jose';
 import { createApp, createTokenVerifier, type App, type Logger, type Pool } from '@mini/shared';
 import type { Config } from './config.js';
 import { createSigningKeyRepository, createUserRepository } from './repository.js';
@@ -21,16 +20,27 @@ export interface AppDeps {
   logger: Logger;
   /** A pool on this service's migrated database; the caller closes it. */
   pool: Pool;
+  /** How often the stored signing keys are checked for a rotated one (tests shorten it). */
+  keyReloadMs?: number;
+  /** How long a rotated key is published before it signs (tests shorten it). */
+  keyActivationMs?: number;
 }
 
 /**
  * The user service: loads (or creates) the signing key, seeds the admin account,
  * and returns the app, not yet listening.
  */
-export async function buildApp({ config, logger, pool }: AppDeps): Promise<App> {
+export async function buildApp({ config, logger, pool, keyReloadMs, keyActivationMs }: AppDeps): Promise<App> {
   const users = createUserRepository(pool);
   const [signingKeys, passwords] = await Promise.all([
-    loadSigningKeys({ privateKeyPem: config.JWT_PRIVATE_KEY, repository: createSigningKeyRepository(pool), logger }),
+    loadSigningKeys({
+      privateKeyPem: config.JWT_PRIVATE_KEY,
+      repository: createSigningKeyRepository(pool),
+      logger,
+      ttlSeconds: config.TOKEN_TTL_SECONDS,
+      reloadMs: keyReloadMs,
+      activationMs: keyActivationMs,
+    }),
     createPasswordHasher(),
   ]);
   await seedAdmin({ users, passwords, username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD, logger });
@@ -43,16 +53,21 @@ export async function buildApp({ config, logger, pool }: AppDeps): Promise<App> 
   });
   // This service verifies its own tokens from its own public keys: no HTTP call to itself.
   const verifyToken = createTokenVerifier({
-    keys: createLocalJWKSet(signingKeys.jwks),
+    keys: signingKeys.getKey,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
   const service = createUserService({ users, passwords, issueToken });
 
-  return createApp({
+  // Another replica answering the JWKS (or verifying) must know a key this one just rotated to.
+  const jwks = async () => {
+    await signingKeys.refresh();
+    return signingKeys.jwks();
+  };
+  const app = await createApp({
     serviceName: SERVICE_NAME,
     logger,
-    routes: userRoutes({ service, verifyToken, jwks: signingKeys.jwks }),
+    routes: userRoutes({ service, verifyToken, jwks }),
     readiness: { database: () => pool.query('SELECT 1') },
     openapi: {
       title: 'Mini eCommerce user service',
@@ -60,4 +75,6 @@ export async function buildApp({ config, logger, pool }: AppDeps): Promise<App> 
       description: 'Accounts, sign-in and the public keys that verify access tokens.',
     },
   });
+  app.addHook('onClose', async () => signingKeys.close());
+  return app;
 }

@@ -1,4 +1,4 @@
-import type { Caller, Pool } from '@mini/shared';
+import { withTransaction, type Caller, type Pool } from '@mini/shared';
 
 export type Role = Caller['role'];
 
@@ -21,7 +21,12 @@ export interface StoredSigningKey {
   generation: number;
   privateJwk: Record<string, unknown>;
   publicJwk: Record<string, unknown>;
+  /** When it was stored (absent on a key not stored yet); a key retires when the next generation is created. */
+  createdAt?: Date;
 }
+
+/** Why a role change was refused, when it was. */
+export type RoleChangeRefusal = 'not_found' | 'last_admin';
 
 /** The unique index that makes usernames case-insensitively unique. */
 export const USERNAME_UNIQUE_INDEX = 'users_username_lower_key';
@@ -81,6 +86,36 @@ export function createUserRepository(db: Pool) {
       return row ? { ...toUser(row), passwordHash: row.password_hash! } : null;
     },
 
+    /** The user and its hash by id (a password change checks the current one). */
+    async findCredentialsById(id: string): Promise<UserCredentials | null> {
+      const { rows } = await db.query<UserRow>(`SELECT ${USER_COLUMNS}, password_hash FROM users WHERE id = $1`, [id]);
+      const row = rows[0];
+      return row ? { ...toUser(row), passwordHash: row.password_hash! } : null;
+    },
+
+    /** Replaces the password hash; false when the user is gone. */
+    async updatePasswordHash(id: string, passwordHash: string): Promise<boolean> {
+      const { rowCount } = await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+      return rowCount === 1;
+    },
+
+    /**
+     * Gives the user `role`, unless that would leave no admin at all. Every admin row is locked
+     * first, so two admins demoting each other at once are serialised and the second one is refused.
+     */
+    async updateRole(id: string, role: Role): Promise<User | RoleChangeRefusal> {
+      return withTransaction(db, async (client) => {
+        const { rows: admins } = await client.query<{ id: string }>("SELECT id FROM users WHERE role = 'admin' FOR UPDATE");
+        const { rows } = await client.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [id]);
+        const current = rows[0];
+        if (!current) return 'not_found';
+        if (current.role === role) return toUser(current);
+        if (current.role === 'admin' && admins.length <= 1) return 'last_admin';
+        const updated = await client.query<UserRow>(`UPDATE users SET role = $2 WHERE id = $1 RETURNING ${USER_COLUMNS}`, [id, role]);
+        return toUser(updated.rows[0]!);
+      });
+    },
+
     /** One page in creation order (ties broken by id) and the number of users. */
     async listUsers({ limit, offset }: { limit: number; offset: number }): Promise<{ users: User[]; total: number }> {
       const [page, count] = await Promise.all([
@@ -99,6 +134,7 @@ interface SigningKeyRow {
   generation: number;
   private_jwk: Record<string, unknown>;
   public_jwk: Record<string, unknown>;
+  created_at: Date;
 }
 
 /** SQL for the signing_keys table. */
@@ -107,18 +143,31 @@ export function createSigningKeyRepository(db: Pool) {
     /** Every stored key, newest generation first. */
     async findSigningKeys(): Promise<StoredSigningKey[]> {
       const { rows } = await db.query<SigningKeyRow>(
-        'SELECT kid, generation, private_jwk, public_jwk FROM signing_keys ORDER BY generation DESC',
+        'SELECT kid, generation, private_jwk, public_jwk, created_at FROM signing_keys ORDER BY generation DESC',
       );
-      return rows.map((row) => ({ kid: row.kid, generation: row.generation, privateJwk: row.private_jwk, publicJwk: row.public_jwk }));
+      return rows.map((row) => ({
+        kid: row.kid,
+        generation: row.generation,
+        privateJwk: row.private_jwk,
+        publicJwk: row.public_jwk,
+        createdAt: row.created_at,
+      }));
     },
 
-    /** Stores `key` unless its generation already has a key (another replica won the race). */
-    async insertSigningKeyIfAbsent(key: StoredSigningKey): Promise<void> {
-      await db.query(
+    /** The newest generation stored, 0 when there is none (a cheap check for a rotated key). */
+    async findNewestGeneration(): Promise<number> {
+      const { rows } = await db.query<{ generation: number | null }>('SELECT max(generation) AS generation FROM signing_keys');
+      return rows[0]?.generation ?? 0;
+    },
+
+    /** Stores `key` unless its generation already has a key (another replica won the race); true when stored. */
+    async insertSigningKeyIfAbsent(key: StoredSigningKey): Promise<boolean> {
+      const { rowCount } = await db.query(
         `INSERT INTO signing_keys (kid, generation, algorithm, private_jwk, public_jwk) VALUES ($1, $2, 'EdDSA', $3, $4)
          ON CONFLICT (generation) DO NOTHING`,
         [key.kid, key.generation, JSON.stringify(key.privateJwk), JSON.stringify(key.publicJwk)],
       );
+      return rowCount === 1;
     },
   };
 }

@@ -1,5 +1,6 @@
+import { Type } from 'typebox';
 import { adminOnly, authRequired, callerOf, errorResponses, IdParams, PaginationQuery, type App, type TokenVerifier } from '@mini/shared';
-import { AuthReply, JwksReply, LoginBody, RegisterBody, UserListReply, UserReply } from './schemas.js';
+import { AuthReply, ChangePasswordBody, ChangeRoleBody, JwksReply, LoginBody, RegisterBody, UserListReply, UserReply } from './schemas.js';
 import type { UserService } from './service.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -14,7 +15,8 @@ export function userRoutes({
 }: {
   service: UserService;
   verifyToken: TokenVerifier;
-  jwks: SigningKeys['jwks'];
+  /** The public keys to publish now (read again when another replica may have rotated). */
+  jwks: () => Promise<ReturnType<SigningKeys['jwks']>>;
 }) {
   const signedIn = authRequired(verifyToken);
 
@@ -72,6 +74,44 @@ export function userRoutes({
       async (request) => ({ user: await service.getUser(callerOf(request), request.params.id) }),
     );
 
+    app.post(
+      '/users/me/password',
+      {
+        onRequest: [signedIn],
+        schema: {
+          tags,
+          summary: 'Change your password',
+          description:
+            'Needs the current password (a wrong one is a 401). Tokens issued before the change stay valid until they expire; sign in again for a new one.',
+          security,
+          body: ChangePasswordBody,
+          response: { 204: Type.Null({ description: 'Changed' }), ...errorResponses(400, 401) },
+        },
+      },
+      async (request, reply) => {
+        await service.changePassword(callerOf(request), request.body);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.patch(
+      '/users/:id',
+      {
+        onRequest: [signedIn, adminOnly],
+        schema: {
+          tags,
+          summary: "Change a user's role (admin)",
+          description:
+            'Promotes a user to admin or back. The last admin cannot be demoted (409). The new role is in tokens issued from then on; one issued before keeps its role until it expires.',
+          security,
+          params: IdParams,
+          body: ChangeRoleBody,
+          response: { 200: UserReply, ...errorResponses(400, 401, 403, 404, 409) },
+        },
+      },
+      async (request) => ({ user: await service.changeRole(request.params.id, request.body.role) }),
+    );
+
     app.get(
       '/users',
       {
@@ -101,7 +141,7 @@ export function userRoutes({
           response: { 200: JwksReply },
         },
       },
-      async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks),
+      async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(await jwks()),
     );
   };
 }

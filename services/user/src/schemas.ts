@@ -31,12 +31,27 @@ export const LoginBody = Type.Object(
 );
 export type LoginBody = Static<typeof LoginBody>;
 
+export const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')], { description: 'What the account may do' });
+
+export const ChangeRoleBody = Type.Object({ role: Role }, { additionalProperties: false });
+export type ChangeRoleBody = Static<typeof ChangeRoleBody>;
+
+export const ChangePasswordBody = Type.Object(
+  {
+    // Shape limits only, as at login: a password set under older rules can still be the current one.
+    currentPassword: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH, writeOnly: true }),
+    newPassword: Password,
+  },
+  { additionalProperties: false },
+);
+export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
+
 /** A user as every answer shows it: the response schema keeps hashes out. */
 export const User = Type.Object(
   {
     id: Uuid,
     username: Type.String({ description: 'As typed at sign-up' }),
-    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+    role: Role,
     createdAt: Type.String({ format: 'date-time' }),
   },
   { additionalProperties: false },

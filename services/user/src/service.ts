@@ -1,5 +1,14 @@
-import { ConflictError, ForbiddenError, isUniqueViolation, NotFoundError, UnauthorizedError, type Caller, type Logger } from '@mini/shared';
-import type { User, UserRepository } from './repository.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  isUniqueViolation,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+  type Caller,
+  type Logger,
+} from '@mini/shared';
+import type { Role, User, UserRepository } from './repository.js';
 import { USERNAME_UNIQUE_INDEX } from './repository.js';
 import { canReadUser } from './rules.js';
 import type { PasswordHasher } from './security.js';
@@ -64,6 +73,30 @@ export function createUserService({
     },
 
     listUsers: (page: { limit: number; offset: number }) => users.listUsers(page),
+
+    /** An admin gives a user a role; the last admin cannot be demoted (nobody could promote anyone again). */
+    async changeRole(id: string, role: Role): Promise<User> {
+      const result = await users.updateRole(id, role);
+      if (result === 'not_found') throw new NotFoundError('user not found');
+      if (result === 'last_admin') throw new ConflictError('this is the last admin: promote another user first');
+      return result;
+    },
+
+    /**
+     * Changes the caller's own password after checking the current one. Tokens already issued
+     * stay valid until they expire (every service verifies them locally, without asking here).
+     */
+    async changePassword(caller: Caller, { currentPassword, newPassword }: { currentPassword: string; newPassword: string }) {
+      const found = await users.findCredentialsById(caller.id);
+      if (!found) throw new UnauthorizedError('account no longer exists');
+      if (!(await passwords.verify(found.passwordHash, currentPassword))) throw new UnauthorizedError('current password is incorrect');
+      if (newPassword === currentPassword) {
+        throw new ValidationError('newPassword must differ from the current password', [
+          { path: 'newPassword', location: 'body', message: 'newPassword must differ from the current password' },
+        ]);
+      }
+      await users.updatePasswordHash(caller.id, await passwords.hash(newPassword));
+    },
   };
 }
 

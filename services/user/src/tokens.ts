@@ -19,8 +19,9 @@ export function createTokenIssuer({
   audience: string;
   ttlSeconds: number;
 }): TokenIssuer {
-  const { kid, privateKey } = signingKeys.current;
   return async (user) => {
+    // Read per token: a rotated key takes over without a restart.
+    const { kid, privateKey } = signingKeys.current();
     const issuedAt = Math.floor(Date.now() / 1000);
     return new SignJWT({ username: user.username, role: user.role })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid })

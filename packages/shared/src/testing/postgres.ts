@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { importEmbeddedPostgres } from './embedded-postgres.js';
+import { findPostgresAccessProblem, importEmbeddedPostgres } from './embedded-postgres.js';
 
 /** A free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
@@ -27,6 +27,16 @@ export async function startTestPostgres(): Promise<{ url: string; stop: () => Pr
   if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async () => undefined };
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const databaseDir = await mkdtemp(join(tmpdir(), 'mini-test-pg-'));
+  // As root, the server runs as `postgres`: a folder it cannot enter would fail deep inside the
+  // library with an uncatchable EACCES. Say what is wrong and what to do instead.
+  const blocked = await findPostgresAccessProblem(databaseDir);
+  if (blocked) {
+    await rm(databaseDir, { recursive: true, force: true });
+    throw new Error(
+      `the embedded PostgreSQL runs as the postgres user, who cannot enter ${blocked.dir} (mode ${blocked.mode}) on the way to its ${blocked.towards}: ` +
+        'run the tests as a normal user, from a folder others can read, or point TEST_DATABASE_URL at a PostgreSQL server',
+    );
+  }
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir,

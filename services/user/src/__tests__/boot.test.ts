@@ -125,9 +125,13 @@ describe('GET /openapi.json', () => {
       '/users',
       '/users/login',
       '/users/me',
+      '/users/me/password',
       '/users/register',
       '/users/{id}',
     ]);
+    expect(doc.paths['/users/me/password'].post.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/users/{id}'].patch.security).toEqual([{ bearerAuth: [] }]);
+    expect(Object.keys(doc.paths['/users/{id}'].patch.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409']);
     expect(doc.paths['/users/register'].post.tags).toEqual(['users']);
     expect(doc.paths['/users/me'].get.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths['/users'].get.security).toEqual([{ bearerAuth: [] }]);

@@ -4,7 +4,7 @@ import type { InjectOptions } from 'fastify';
 import { expect, inject } from 'vitest';
 import { createLogger, createPool, runMigrations, type App, type Pool } from '@mini/shared';
 import { createDatabase } from '@mini/shared/testing';
-import { buildApp, type AppConfig } from '../app.js';
+import { buildApp, type AppConfig, type AppDeps } from '../app.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -33,9 +33,13 @@ export function bearer(token: string) {
 }
 
 /** The app on `pool` with the test settings (overridable), and helpers that call it. */
-export async function startUserService(pool: Pool, overrides: Partial<AppConfig> = {}) {
+export async function startUserService(
+  pool: Pool,
+  overrides: Partial<AppConfig> = {},
+  keys: Pick<AppDeps, 'keyReloadMs' | 'keyActivationMs'> = {},
+) {
   const config = { ...TEST_CONFIG, ...overrides };
-  const app = await buildApp({ config, logger: createLogger('user-service', { level: 'silent' }), pool });
+  const app = await buildApp({ config, logger: createLogger('user-service', { level: 'silent' }), pool, ...keys });
   return { app, config, ...clientFor(app) };
 }
 
