@@ -167,7 +167,9 @@ describe.runIf(!process.env.E2E_GATEWAY_URL).each(buses)('the order saga over %s
       ).flat();
       const final = await settleAll(stored);
 
-      expect(final.length).toBeGreaterThanOrEqual(15);
+      // Not every order is stored: once the stock is gone, the synchronous check answers 409. That
+      // only happens after 10 units were reserved, so at least 10 orders exist.
+      expect(final.length).toBeGreaterThanOrEqual(10);
       expect(confirmedUnits(final, p)).toBe(Math.min(10, final.length));
       expect(await stockOf(p)).toBe(10 - confirmedUnits(final, p));
       const rows = await reservations(final.map((order) => order.id));
