@@ -6,7 +6,8 @@
 # No `# syntax=` line on purpose: the classic builder and BuildKit both read this file, and
 # neither has to fetch a frontend image first.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node.js 24, the supported LTS (Node 20 reached its end of life in April 2026).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- 1. build: every dependency (dev included), then compile the deployable with tsc -b ----
 FROM ${NODE_IMAGE} AS build
@@ -19,7 +20,7 @@ COPY services/product/package.json services/product/
 COPY services/order/package.json services/order/
 COPY gateway/package.json gateway/
 # --ignore-scripts: nothing the images need runs an install script (native modules are prebuilt
-# per platform), and it keeps npm 10 (the real image) and npm 11 behaving the same.
+# per platform), and it keeps the real image's npm and the one in CI's stand-in behaving the same.
 RUN npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier
 COPY tsconfig.base.json ./
 COPY packages/shared packages/shared

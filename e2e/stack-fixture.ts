@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { createDatabase, freePort, startTcpProxy, type TcpProxy } from '@mini/shared/testing';
 import { createConnection } from 'node:net';
 import { startStack, SERVICES, type ServiceName, type Stack } from '../scripts/stack.js';
+import { GENEROUS_RATE_LIMITS } from './start-helpers.js';
 
 export interface E2EStack {
   gatewayUrl: string;
@@ -79,7 +80,7 @@ export async function startE2EStack({
       eventBus: events,
       admin,
       mode: 'source',
-      env: { LOG_LEVEL: logLevel, UPSTREAM_TIMEOUT_MS: '5000', PRODUCT_TIMEOUT_MS: '2000', ...env },
+      env: { LOG_LEVEL: logLevel, UPSTREAM_TIMEOUT_MS: '5000', PRODUCT_TIMEOUT_MS: '2000', ...GENEROUS_RATE_LIMITS, ...env },
       onLine: (service, line, _stream, instance) => logs.push(`[${service}#${instance}] ${line}`),
     });
     try {

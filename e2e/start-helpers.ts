@@ -44,7 +44,19 @@ export const CLEAN_ENV: Record<string, string> = {
   ORDER_DATABASE_URL: '',
   EVENT_BUS_URL: '',
   NODE_ENV: '',
+  SIGNING_KEY_ENCRYPTION_KEY: '',
   LOG_LEVEL: 'warn',
+};
+
+/**
+ * Every test client is 127.0.0.1: limits far above what a suite sends, so only the tests about
+ * rate limits (which set their own) ever see a 429.
+ */
+export const GENEROUS_RATE_LIMITS: Record<string, string> = {
+  RATE_LIMIT_PER_MINUTE: '100000',
+  RATE_LIMIT_LOGIN_PER_MINUTE: '10000',
+  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: '1000',
+  RATE_LIMIT_REGISTER_PER_MINUTE: '10000',
 };
 
 /** `npm start`'s own command line, from the sources (no build), as the e2e tests run it. */

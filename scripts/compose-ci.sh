@@ -3,13 +3,15 @@
 #   1. installs what is missing with apt-get (docker.io, docker-compose, debootstrap)
 #   2. starts a private dockerd whose data root and socket live in a temporary folder
 #   3. builds local stand-ins for the public images (no image registry is reachable here;
-#      deploy/standins/: debian, node, postgres, nats), under the names the Dockerfile and
+#      deploy/standins/: debian, node, postgres, nats, redis), under the names the Dockerfile and
 #      compose.yaml use
 #   4. builds the project's images (npm run images)
 #   5. starts compose.yaml with REPLICAS (default 2) of every service behind the gateway on
-#      127.0.0.1:8080 (and one NATS JetStream broker), waits for /readyz, runs the end-to-end
-#      journey (e2e/__tests__/journey.test.ts with E2E_GATEWAY_URL) and the smoke journeys
-#      (deploy/smoke-journey.ts, each order confirmed through the broker) several at a time
+#      127.0.0.1:8080 (and one NATS JetStream broker, one Redis), waits for /readyz, runs the
+#      end-to-end journey (e2e/__tests__/journey.test.ts with E2E_GATEWAY_URL) and the smoke
+#      journeys (deploy/smoke-journey.ts, each order confirmed through the broker) several at a
+#      time, under rate limits raised for one client address (RATE_LIMIT_*, below)
+#   5b. proves the gateway kept its rate-limit counters in Redis (keys mini-rl:*)
 #   6. proves the services are stateless: every replica served journey requests (per-container
 #      "request completed" log lines, health checks excluded)
 #   7. tears everything down (containers, volumes, dockerd, firewall rules, bridges, temp folder),
@@ -162,12 +164,28 @@ if ! npm run images > "$WORK/images.log" 2>&1; then
   fi
 fi
 grep -E '^==> .* built in' "$WORK/images.log"
-docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E '^(mini-ecommerce/|node:|postgres:|nats:)' | sort
+# Every image runs Node.js 24, the LTS the Dockerfile names (from the stand-in or the real image).
+for image in $(sed -n 's/^==> \([^ ]*\) built in .*/\1/p' "$WORK/images.log"); do
+  node_version="$(docker run --rm --entrypoint node "$image" --version)"
+  case "$node_version" in
+    v24.*) log "$image runs Node.js $node_version" ;;
+    *) echo "compose-ci.sh: $image runs Node.js $node_version, not 24" >&2; exit 1 ;;
+  esac
+done
+docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E '^(mini-ecommerce/|node:|postgres:|nats:|redis:)' | sort
 
 phase "compose up (${REPLICAS} replicas per service)"
 node -e 'const s = require("node:net").createServer(); s.once("error", () => { console.error(`127.0.0.1:${process.argv[1]} is taken: set COMPOSE_CI_PORT`); process.exit(1); }); s.listen(Number(process.argv[1]), "127.0.0.1", () => s.close());' "$PORT"
 fresh_env_from_example .env.example "$WORK/fresh.env"
 sed -e "s/^GATEWAY_PUBLISH=.*/GATEWAY_PUBLISH=127.0.0.1:$PORT/" -e "s/^COMPOSE_PROJECT_NAME=.*/COMPOSE_PROJECT_NAME=$PROJECT/" "$WORK/fresh.env" > "$WORK/ci.env"
+# Every journey comes from one client address: the smoke journeys alone register SMOKE_RUNS users
+# and log in twice as often within a minute or two, and the gateway's defaults allow 10
+# registrations and 20 logins per minute per client. Raised, not turned off (0), so every limit
+# still counts, in Redis. Compose prefers these exported values to those in ci.env.
+export RATE_LIMIT_PER_MINUTE="${RATE_LIMIT_PER_MINUTE:-100000}"
+export RATE_LIMIT_LOGIN_PER_MINUTE="${RATE_LIMIT_LOGIN_PER_MINUTE:-10000}"
+export RATE_LIMIT_REGISTER_PER_MINUTE="${RATE_LIMIT_REGISTER_PER_MINUTE:-10000}"
+log "gateway rate limits per client and minute: $RATE_LIMIT_PER_MINUTE requests, $RATE_LIMIT_LOGIN_PER_MINUTE logins, $RATE_LIMIT_REGISTER_PER_MINUTE registrations"
 compose config --quiet
 STACK_UP=1
 compose up --detach --scale "user-service=$REPLICAS" --scale "product-service=$REPLICAS" --scale "order-service=$REPLICAS"
@@ -188,6 +206,23 @@ fi
 # replica. Sequential requests would ride one connection to one replica.
 phase 'smoke journeys, 32 at a time'
 timeout 300 npx tsx deploy/smoke-journey.ts --url "$GATEWAY" --runs "${SMOKE_RUNS:-64}" --concurrency 32
+
+# Right after the journeys, while their counters live (a minute per client, 15 minutes for the
+# failed logins the e2e journey makes): the gateway counted in Redis, shared by its replicas, not
+# in its own memory (its fallback while Redis is away). Asked from inside the container: the
+# network is internal and the port not published; redis-cli takes the password from REDISCLI_AUTH.
+phase 'rate-limit counters in Redis'
+if ! scan="$(compose exec -T redis redis-cli --scan --pattern 'mini-rl:*' 2>&1)"; then
+  echo "compose-ci.sh: could not list the rate-limit counters in Redis: $scan" >&2
+  exit 1
+fi
+counters="$(printf '%s\n' "$scan" | grep -c '^mini-rl:' || true)"
+if [ "$counters" -eq 0 ]; then
+  echo 'compose-ci.sh: Redis holds no rate-limit counter (mini-rl:*) after the journeys, so the gateway counted in memory. What it logged about Redis:' >&2
+  compose logs --no-color gateway 2>&1 | grep 'rate-limit counters' | tail -5 >&2 || true
+  exit 1
+fi
+log "Redis holds $counters rate-limit counters, e.g. $(printf '%s\n' "$scan" | grep -m1 '^mini-rl:')"
 
 phase 'replicas share the work'
 spread_ok=1

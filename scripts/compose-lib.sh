@@ -21,12 +21,35 @@ compose_command() {
 # Compose reads .env for compose.yaml's variables. A new .env is .env.example with every value
 # marked dev-only replaced by a fresh random one: the services run with NODE_ENV=production,
 # which refuses the committed dev-only values (deploy/lib/compose-file.ts does the same for the checks).
+# SIGNING_KEY_ENCRYPTION_KEY is no password but an AES key: 32 random bytes in base64.
 fresh_env_from_example() {
   node -e '
     const { readFileSync, writeFileSync } = require("node:fs");
     const { randomBytes } = require("node:crypto");
-    const text = readFileSync(process.argv[1], "utf8").replace(/=dev-only-[A-Za-z0-9._~-]*/g, () => "=" + randomBytes(24).toString("hex"));
+    const text = readFileSync(process.argv[1], "utf8")
+      .replace(/^SIGNING_KEY_ENCRYPTION_KEY=dev-only-[A-Za-z0-9._~-]*/m, () => "SIGNING_KEY_ENCRYPTION_KEY=" + randomBytes(32).toString("base64"))
+      .replace(/=dev-only-[A-Za-z0-9._~-]*/g, () => "=" + randomBytes(24).toString("hex"));
     writeFileSync(process.argv[2], text, { mode: 0o600 });
+  ' "$1" "$2"
+}
+
+# An .env made before a setting existed (REDIS_PASSWORD, say) lacks it, and compose.yaml's
+# ${VAR:?} would stop there: append the lines of .env.example whose key .env does not have,
+# values marked dev-only replaced by fresh random ones as above. Values already in .env stay.
+add_missing_env() {
+  node -e '
+    const { readFileSync, appendFileSync } = require("node:fs");
+    const { randomBytes } = require("node:crypto");
+    const keyOf = (line) => /^\s*([A-Za-z_][A-Za-z0-9_]*)=/.exec(line)?.[1];
+    const present = new Set(readFileSync(process.argv[2], "utf8").split("\n").map(keyOf).filter(Boolean));
+    const missing = readFileSync(process.argv[1], "utf8").split("\n").filter((line) => keyOf(line) && !present.has(keyOf(line)));
+    if (missing.length > 0) {
+      const lines = missing.map((line) => line.trim()
+        .replace(/^SIGNING_KEY_ENCRYPTION_KEY=dev-only-[A-Za-z0-9._~-]*/, () => "SIGNING_KEY_ENCRYPTION_KEY=" + randomBytes(32).toString("base64"))
+        .replace(/=dev-only-[A-Za-z0-9._~-]*/, () => "=" + randomBytes(24).toString("hex")));
+      appendFileSync(process.argv[2], `\n# Added from .env.example (fresh values for the dev-only ones)\n${lines.join("\n")}\n`);
+      console.log(`added to .env from .env.example: ${missing.map(keyOf).join(", ")}`);
+    }
   ' "$1" "$2"
 }
 
@@ -34,6 +57,8 @@ ensure_env() {
   if [ ! -f .env ]; then
     fresh_env_from_example .env.example .env
     echo 'created .env from .env.example with fresh random passwords (the admin password is in .env)'
+  else
+    add_missing_env .env.example .env
   fi
 }
 

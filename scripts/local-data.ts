@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { generateKeyEncryptionKey } from '../services/user/src/key-encryption.js';
 import { UserError } from './cli.js';
 import { ROOT } from './stack.js';
 
@@ -19,6 +20,12 @@ const LOCK_FILE = join(DATA_DIR, 'in-use.json');
 export interface LocalCredentials {
   postgresPassword: string;
   adminPassword: string;
+  /**
+   * The user service's SIGNING_KEY_ENCRYPTION_KEY: generated per install rather than a value in the
+   * repository, so a copied database is no use without this file. Absent in a file an earlier
+   * version wrote until `ensureCredentials` adds it.
+   */
+  signingKeyEncryptionKey?: string;
 }
 
 /** `path` as a user would type it from here: relative when inside the current folder. */
@@ -40,13 +47,20 @@ export function readCredentials(): LocalCredentials | undefined {
   return existsSync(CREDENTIALS_FILE) ? (JSON.parse(readFileSync(CREDENTIALS_FILE, 'utf8')) as LocalCredentials) : undefined;
 }
 
-/** Generated once, kept in the git-ignored data folder so restarts keep working. */
-export function ensureCredentials(): LocalCredentials {
+/** Generated once (each missing one added later), kept in the git-ignored data folder so restarts keep working. */
+export function ensureCredentials(): Required<LocalCredentials> {
   const existing = readCredentials();
-  if (existing) return existing;
+  if (existing?.signingKeyEncryptionKey) return existing as Required<LocalCredentials>;
   ensureDataDir();
-  const credentials = { postgresPassword: randomBytes(18).toString('base64url'), adminPassword: randomBytes(12).toString('base64url') };
-  writeFileSync(CREDENTIALS_FILE, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  const credentials = {
+    postgresPassword: randomBytes(18).toString('base64url'),
+    adminPassword: randomBytes(12).toString('base64url'),
+    ...existing,
+    signingKeyEncryptionKey: generateKeyEncryptionKey(),
+  };
+  // Aside and renamed over: a file cut short would lose the database password and the key.
+  writeFileSync(`${CREDENTIALS_FILE}.${process.pid}`, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  renameSync(`${CREDENTIALS_FILE}.${process.pid}`, CREDENTIALS_FILE);
   return credentials;
 }
 

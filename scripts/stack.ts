@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { generateKeyEncryptionKey } from '../services/user/src/key-encryption.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -49,6 +50,12 @@ export interface StackOptions {
   /** The broker of order events for product and order (nats://... or postgres://.../events_db). */
   eventBus: { url: string; namespace?: string };
   admin: { username: string; password: string };
+  /**
+   * The user service's SIGNING_KEY_ENCRYPTION_KEY. npm start passes the one in its data folder;
+   * without it, one key made for this process (the tests' and the bench's fresh databases), so a
+   * restarted stack still decrypts the keys it stored.
+   */
+  signingKeyEncryptionKey?: string;
   mode: RunMode;
   host?: string;
   /** Extra environment for every process (e.g. LOG_LEVEL). */
@@ -76,6 +83,8 @@ export interface Stack {
   stopService(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   /** Starts the stopped instances of one service again, on their ports, and waits until they are ready. */
   startService(service: ServiceName, timeoutMs?: number): Promise<void>;
+  /** Stops one instance (SIGTERM: it drains first), starts it again on its port and waits until it is ready. */
+  restartInstance(service: ServiceName, instance: number, timeoutMs?: number): Promise<void>;
   /** Stops every process. */
   stop(): Promise<void>;
 }
@@ -89,20 +98,26 @@ function commandFor(mode: RunMode): { command: string; args: string[] } {
   }
 }
 
+// The user service's key-encryption key when the caller brings none (see StackOptions).
+const processKeyEncryptionKey = generateKeyEncryptionKey();
+
 /** The environment of one process of the stack: what `startStack` gives it (npm start checks it before starting). */
 export function serviceEnvironment(
   service: ServiceName,
-  options: Pick<StackOptions, 'ports' | 'databaseUrls' | 'eventBus' | 'admin' | 'host' | 'env'>,
+  options: Pick<StackOptions, 'ports' | 'databaseUrls' | 'eventBus' | 'admin' | 'signingKeyEncryptionKey' | 'host' | 'env'>,
   { port = options.ports[service], upstreams }: { port?: number; upstreams?: Record<BackendName, string[]> } = {},
 ): NodeJS.ProcessEnv {
   const host = '127.0.0.1';
   const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://${host}:${options.ports[s]}`])) as Record<ServiceName, string>;
   const all = upstreams ?? { user: [urls.user], product: [urls.product], order: [urls.order] };
-  // The gateway balances over every instance; service-to-service calls go to the first one.
+  // The gateway balances over every instance, the order service over the product instances;
+  // other service-to-service calls (the JWKS) go to the first one.
   const balanced =
     service === 'gateway'
       ? { USER_SERVICE_URL: all.user.join(','), PRODUCT_SERVICE_URL: all.product.join(','), ORDER_SERVICE_URL: all.order.join(',') }
-      : {};
+      : service === 'order'
+        ? { PRODUCT_SERVICE_URL: all.product.join(',') }
+        : {};
   const common = {
     NODE_ENV: 'development',
     HOST: options.host ?? host,
@@ -117,8 +132,15 @@ export function serviceEnvironment(
     service === 'product' || service === 'order'
       ? { EVENT_BUS_URL: options.eventBus.url, EVENT_BUS_NAMESPACE: options.eventBus.namespace ?? 'events' }
       : {};
-  const admin = service === 'user' ? { ADMIN_USERNAME: options.admin.username, ADMIN_PASSWORD: options.admin.password } : {};
-  return { ...process.env, ...common, ...own, ...events, ...admin, ...options.env };
+  const userSecrets =
+    service === 'user'
+      ? {
+          ADMIN_USERNAME: options.admin.username,
+          ADMIN_PASSWORD: options.admin.password,
+          SIGNING_KEY_ENCRYPTION_KEY: options.signingKeyEncryptionKey ?? processKeyEncryptionKey,
+        }
+      : {};
+  return { ...process.env, ...common, ...own, ...events, ...userSecrets, ...options.env };
 }
 
 const DEFAULT_DELAYS_MS = [250, 500, 1_000, 2_000, 4_000];
@@ -158,7 +180,7 @@ export function startStack(options: StackOptions): Stack {
     }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.once('exit', (code, signal) => {
-      if (stopping || stoppingServices.has(service)) return;
+      if (stopping || stoppingServices.has(service) || restarting.has(index)) return;
       options.onExit?.(service, code, signal);
       if (policy) superviseExit(index, { code, signal, livedMs: Date.now() - spawnedAt });
     });
@@ -201,6 +223,7 @@ export function startStack(options: StackOptions): Stack {
   }
 
   const stoppingServices = new Set<ServiceName>();
+  const restarting = new Set<number>();
   const processes = instances.map((_instance, index) => spawnInstance(index));
   const running = (p: (typeof processes)[number]) => p.child.exitCode === null && p.child.signalCode === null;
 
@@ -237,6 +260,23 @@ export function startStack(options: StackOptions): Stack {
     );
   }
 
+  async function restartInstance(service: ServiceName, instance: number, timeoutMs = 60_000) {
+    const index = processes.findIndex((p) => p.service === service && p.instance === instance);
+    if (index === -1) throw new Error(`no instance ${instance} of ${service}`);
+    restarting.add(index);
+    try {
+      const { child, exited } = processes[index]!;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+      processes[index] = spawnInstance(index);
+    } finally {
+      restarting.delete(index);
+    }
+    await waitUntilReady([processes[index]], timeoutMs);
+  }
+
   async function waitUntilReady(which: typeof processes, timeoutMs: number) {
     const deadline = Date.now() + timeoutMs;
     for (const { service, url, child } of which) {
@@ -258,6 +298,7 @@ export function startStack(options: StackOptions): Stack {
     waitUntilReady: (timeoutMs = 60_000) => waitUntilReady(processes, timeoutMs),
     stopService,
     startService,
+    restartInstance,
     async stop() {
       stopping = true;
       await Promise.all(SERVICES.map((service) => stopService(service)));

@@ -37,7 +37,7 @@ import {
   readPorts,
   type StackSettings,
 } from './start-checks.js';
-import { ROOT, SERVICES, startStack, type RestartEvent, type ServiceName, type Stack } from './stack.js';
+import { ROOT, SERVICES, startStack, type RestartEvent, type ServiceName, type Stack, type StackOptions } from './stack.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 // Set once the processes run: a failure from then on stops them (and PostgreSQL) before exiting.
@@ -96,7 +96,7 @@ async function main() {
   });
 
   const local = { port: ports.postgres, password: credentials.postgresPassword };
-  const settings: StackSettings = {
+  const settings: StackSettings & Pick<StackOptions, 'signingKeyEncryptionKey'> = {
     ports: { user: ports.user, product: ports.product, order: ports.order, gateway: ports.gateway },
     databaseUrls: {
       user: external.user || localDatabaseUrl(local, 'user_db'),
@@ -106,6 +106,8 @@ async function main() {
     // No extra server: the events go through a PostgreSQL-backed queue in its own database.
     eventBus: { url: external.events || localDatabaseUrl(local, 'events_db') },
     admin,
+    // Generated for this install (kept with the credentials) unless the shell sets one.
+    signingKeyEncryptionKey: env.SIGNING_KEY_ENCRYPTION_KEY || credentials.signingKeyEncryptionKey,
     env: { LOG_LEVEL: env.LOG_LEVEL || 'info', NODE_ENV: nodeEnv },
   };
 

@@ -30,6 +30,15 @@ export interface Stacks {
  * reference stack beside it, on fresh databases of one PostgreSQL; plus the bare calibration server.
  * The reference product service reads our product_db: both stacks serve the very same rows.
  */
+// Every load-generator connection comes from 127.0.0.1, and the reference has no limits: the
+// bench measures the work a request costs, not the limiter's refusals.
+const NO_RATE_LIMITS = {
+  RATE_LIMIT_PER_MINUTE: '0',
+  RATE_LIMIT_LOGIN_PER_MINUTE: '0',
+  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: '0',
+  RATE_LIMIT_REGISTER_PER_MINUTE: '0',
+};
+
 export async function startStacks({
   postgres,
   eventBusUrl,
@@ -60,7 +69,7 @@ export async function startStacks({
     eventBus: { url: events, namespace: eventBusUrl ? `bench_${Date.now()}` : 'events' },
     admin: { username: 'admin', password: adminPassword },
     mode: 'built',
-    env: { NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
+    env: { NODE_ENV: 'production', LOG_LEVEL: 'info', ...NO_RATE_LIMITS, ...env },
     onLine: (service, line) => {
       if (tally(logs, service, line) && warnings < 1_000) {
         warnings += 1;

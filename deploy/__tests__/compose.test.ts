@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { composeBrokerProblems } from '../lib/broker-checks.js';
 import { composeEnvironment, composeProblems } from '../lib/compose-checks.js';
-import { loadCompose, type ComposeFile } from '../lib/compose-file.js';
+import { loadCompose, serviceEnvironment, serviceNetworks, type ComposeFile } from '../lib/compose-file.js';
 import { agreementProblems } from '../lib/config-checks.js';
 import { DESIGNED_CONNECTIONS, EVENT_BROKER, EVENT_BUS_SETTINGS, requiredVariables } from '../lib/deployables.js';
 import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
+import { composeRateLimitStoreProblems, parseRedisArguments } from '../lib/redis-checks.js';
 
 let facts: RepoFacts;
 
@@ -28,6 +29,7 @@ function checkAll(compose: ComposeFile) {
     config: d.config,
     env: composeEnvironment(compose, d.deployable.name, d.imagePort),
   }));
+  const rateLimitStore = composeRateLimitStoreProblems(compose);
   const problems = [
     ...results.flatMap((r) => r.problems),
     ...composeBrokerProblems(
@@ -35,8 +37,9 @@ function checkAll(compose: ComposeFile) {
       clients.map((d) => d.deployable.name),
     ),
     ...agreementProblems('compose', EVENT_BUS_SETTINGS.namespace, environments),
+    ...rateLimitStore.problems,
   ];
-  return { problems, edges: results.flatMap((r) => r.edges) };
+  return { problems, edges: [...results.flatMap((r) => r.edges), ...rateLimitStore.edges] };
 }
 
 /** compose.yaml as it would be with one edit, interpolated with the .env made from .env.example like the real one. */
@@ -65,13 +68,51 @@ describe('compose.yaml with .env.example', () => {
     }
   });
 
-  test('the broker (NATS) reads nothing from .env, runs JetStream on a named volume, and only product and order share its network', () => {
+  test("the broker (NATS) reads only the services' bus passwords from .env, runs JetStream on a named volume with the users of k8s/base/nats.conf, and only product and order share its network", () => {
     const nats = facts.compose.services[EVENT_BROKER.host];
-    expect(nats?.environment).toBeUndefined();
-    expect(nats?.volumes).toEqual([`nats-data:${EVENT_BROKER.storeDir}`]);
+    const { PRODUCT_EVENT_BUS_PASSWORD: product, ORDER_EVENT_BUS_PASSWORD: order } = facts.composeEnv;
+    expect([product, order]).toEqual([expect.stringMatching(/^[0-9a-f]{48}$/), expect.stringMatching(/^[0-9a-f]{48}$/)]);
+    expect(serviceEnvironment(nats!)).toEqual({ NATS_PRODUCT_SERVICE_PASSWORD: `'${product}'`, NATS_ORDER_SERVICE_PASSWORD: `'${order}'` });
+    expect(serviceEnvironment(facts.compose.services['product-service']!)).toMatchObject({
+      EVENT_BUS_USER: 'product-service',
+      EVENT_BUS_PASSWORD: product,
+    });
+    expect(serviceEnvironment(facts.compose.services['order-service']!)).toMatchObject({
+      EVENT_BUS_USER: 'order-service',
+      EVENT_BUS_PASSWORD: order,
+    });
+    expect(nats?.volumes).toEqual([`nats-data:${EVENT_BROKER.storeDir}`, './k8s/base/nats.conf:/etc/nats/mini-ecommerce/nats.conf:ro']);
     const networks = nats?.networks as string[];
     const members = Object.entries(facts.compose.services).filter(([, s]) => (s.networks as string[]).some((n) => networks.includes(n)));
     expect(members.map(([name]) => name).sort()).toEqual(['nats', 'order-service', 'product-service']);
+  });
+
+  test("Redis takes its password from .env, the gateway's REDIS_URL carries it, nothing is kept on disk, and only the gateway shares its network", () => {
+    const redis = facts.compose.services.redis!;
+    const args = parseRedisArguments(redis.command);
+    expect(args.get('requirepass')).toBe(facts.composeEnv.REDIS_PASSWORD);
+    expect(facts.composeEnv.REDIS_PASSWORD).toMatch(/^[0-9a-f]{48}$/);
+    expect(serviceEnvironment(facts.compose.services.gateway!).REDIS_URL).toBe(`redis://:${facts.composeEnv.REDIS_PASSWORD}@redis:6379/0`);
+    expect([args.get('save'), args.get('appendonly')]).toEqual(['', 'no']);
+    expect(redis.volumes).toBeUndefined();
+    const members = Object.entries(facts.compose.services).filter(([, s]) =>
+      serviceNetworks(s).some((n) => serviceNetworks(redis).includes(n)),
+    );
+    expect(members.map(([name]) => name).sort()).toEqual(['gateway', 'redis']);
+    expect(facts.compose.services.gateway?.depends_on).toMatchObject({ redis: { condition: 'service_started' } });
+  });
+
+  test("the rate limits Compose gives the gateway are the gateway's own defaults, from .env.example or compose.yaml's fallbacks", () => {
+    const schema = facts.deployables.find((d) => d.deployable.name === 'gateway')!.config.configSchema;
+    const limits = Object.keys(schema).filter((name) => name.startsWith('RATE_LIMIT_'));
+    expect(limits.length).toBeGreaterThanOrEqual(4);
+    const withoutLimits = Object.fromEntries(Object.entries(facts.composeEnv).filter(([key]) => !key.startsWith('RATE_LIMIT_')));
+    const fallback = serviceEnvironment(loadCompose(facts.composeText, withoutLimits).services.gateway!);
+    const fromExample = serviceEnvironment(facts.compose.services.gateway!);
+    for (const name of limits) {
+      expect(Number(fromExample[name]), `.env.example ${name}`).toBe(schema[name]?.default);
+      expect(Number(fallback[name]), `compose.yaml ${name}`).toBe(schema[name]?.default);
+    }
   });
 
   test('only the gateway publishes a port, and only on the loopback interface by default', () => {
@@ -178,13 +219,13 @@ describe('the compose checks catch breakage', () => {
 
   test('when NATS runs without JetStream, or keeps its store in the container, then both are reported', () => {
     const noJetStream = composeWith((c) => {
-      c.services.nats!.command = ['--store_dir', '/data', '--http_port', '8222'];
+      c.services.nats!.command = ['--config', '/etc/nats/mini-ecommerce/nats.conf', '--store_dir', '/data', '--http_port', '8222'];
     });
     expect(checkAll(noJetStream).problems).toEqual([
       'compose nats: JetStream is not enabled (--jetstream), and the services need its streams',
     ]);
     const noVolume = composeWith((c) => {
-      c.services.nats!.volumes = [];
+      c.services.nats!.volumes = c.services.nats!.volumes!.filter((volume) => !volume.startsWith('nats-data:'));
     });
     expect(checkAll(noVolume).problems).toEqual([
       'compose nats: the store /data is on no named volume, so the events go with the container',
@@ -219,6 +260,83 @@ describe('the compose checks catch breakage', () => {
     });
     expect(checkAll(broken).problems).toEqual([
       'compose: EVENT_BUS_NAMESPACE must be the same for product-service and order-service, but is "events" and "orders"',
+    ]);
+  });
+
+  test("when a service talking to NATS loses its password, or takes another service's user, then the check names both", () => {
+    const broken = composeWith((c) => {
+      delete (c.services['order-service']?.environment as Record<string, string>).EVENT_BUS_PASSWORD;
+      (c.services['product-service']?.environment as Record<string, string>).EVENT_BUS_USER = 'order-service';
+    });
+    expect(checkAll(broken).problems).toEqual([
+      'compose product-service: EVENT_BUS_USER is order-service, but its user on the broker is product-service',
+      'compose order-service: no EVENT_BUS_PASSWORD, so the broker refuses it',
+    ]);
+  });
+
+  test('when the broker gets a password unquoted, or runs without its config file, then the check fails', () => {
+    const unquoted = composeWith((c) => {
+      const env = c.services.nats!.environment as Record<string, string>;
+      env.NATS_ORDER_SERVICE_PASSWORD = env.NATS_ORDER_SERVICE_PASSWORD!.replaceAll("'", '');
+    });
+    expect(checkAll(unquoted).problems).toEqual([
+      "compose nats: NATS_ORDER_SERVICE_PASSWORD is not order-service's EVENT_BUS_PASSWORD in single quotes, so the broker would not take it",
+    ]);
+    const noConfig = composeWith((c) => {
+      c.services.nats!.command = (c.services.nats!.command as string[]).filter(
+        (word) => !word.includes('config') && !word.endsWith('.conf'),
+      );
+    });
+    expect(checkAll(noConfig).problems).toEqual([
+      "compose nats: no --config, so nats-server runs without the services' users and lets anyone publish anything",
+    ]);
+  });
+
+  test('when Redis runs without a password and snapshots its counters, then both are reported', () => {
+    const broken = composeWith((c) => {
+      c.services.redis!.command = ['--appendonly', 'no'];
+    });
+    expect(checkAll(broken).problems).toEqual([
+      'compose redis: no --requirepass, so whatever reaches it may read and reset the rate-limit counters',
+      "compose redis: snapshots its counters (no --save ''), which are disposable",
+    ]);
+  });
+
+  test("when the gateway's REDIS_URL carries another password, or names another port, then the check fails", () => {
+    const wrongPassword = composeWith((c) => {
+      (c.services.gateway?.environment as Record<string, string>).REDIS_URL = 'redis://:not-the-password@redis:6379/0';
+    });
+    expect(checkAll(wrongPassword).problems).toEqual([
+      'compose gateway: REDIS_URL carries another password than the one redis requires (--requirepass)',
+    ]);
+    const wrongPort = composeWith((c) => {
+      const env = c.services.gateway?.environment as Record<string, string>;
+      env.REDIS_URL = env.REDIS_URL!.replace(':6379/', ':6380/');
+    });
+    expect(checkAll(wrongPort).problems).toEqual(['compose gateway: REDIS_URL uses port 6380, but redis listens on 6379']);
+  });
+
+  test('when the order service joins the Redis network, Redis is published, or it runs as root, then each is reported', () => {
+    const broken = composeWith((c) => {
+      (c.services['order-service']!.networks as string[]).push('rate-limits');
+      c.services.redis!.ports = ['6379:6379'];
+      delete c.services.redis!.user;
+    });
+    expect(checkAll(broken).problems).toEqual([
+      'compose redis: publishes 6379:6379; only the gateway may be reachable from outside',
+      "compose redis: runs as root: set user to the image's redis user (999:1000)",
+      'compose redis: order-service shares network rate-limits with Redis, but only the gateway connects to it',
+    ]);
+  });
+
+  test("when the gateway does not start after Redis, or the health check trusts redis-cli's exit code, then both are reported", () => {
+    const broken = composeWith((c) => {
+      delete (c.services.gateway?.depends_on as Record<string, unknown>).redis;
+      c.services.redis!.healthcheck = { test: ['CMD', 'redis-cli', 'ping'] };
+    });
+    expect(checkAll(broken).problems).toEqual([
+      "compose redis: the health check trusts redis-cli's exit code, which is 0 on an error answer (NOAUTH) too: look for PONG",
+      'compose gateway: does not start after redis (depends_on), so it may begin counting in memory',
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -6,6 +7,7 @@ import {
   dockerfileBaseImages,
   healthcheckPath,
   missingStandins,
+  nodeImageProblems,
   parseImagesScript,
   standinImages,
 } from '../lib/build-files.js';
@@ -17,6 +19,9 @@ let facts: RepoFacts;
 let dockerignore: string;
 let workspaces: string[];
 let standins: string[];
+const semver = createRequire(import.meta.url)('semver') as { satisfies(version: string, range: string): boolean };
+/** Node.js 24, the supported LTS (Node 20 reached its end of life in April 2026). */
+const NODE_MAJOR = 24;
 const hasMigrations = (workspace: string) => existsSync(join(ROOT, workspace, 'migrations'));
 
 beforeAll(async () => {
@@ -41,11 +46,33 @@ describe('images', () => {
   });
 
   test('CI builds a stand-in for every public image the Dockerfile and compose.yaml name (it reaches no image registry)', () => {
-    expect(standins.sort()).toEqual(['debian:bookworm-slim', 'nats:2.9-alpine', 'node:20-bookworm-slim', 'postgres:15-bookworm']);
+    expect(standins.sort()).toEqual([
+      'debian:bookworm-slim',
+      'nats:2.9-alpine',
+      'node:24-bookworm-slim',
+      'postgres:15-bookworm',
+      'redis:7-alpine',
+    ]);
     const named = [...dockerfileBaseImages(facts.dockerfile), ...Object.values(facts.compose.services).map((s) => s.image)];
-    expect(named).toContain('node:20-bookworm-slim');
+    expect(named).toContain('node:24-bookworm-slim');
     expect(named).toContain(facts.compose.services.nats?.image);
+    expect(named).toContain(facts.compose.services.redis?.image);
     expect(missingStandins(named, standins, facts.images.prefix)).toEqual([]);
+  });
+
+  test(`every image runs Node.js ${NODE_MAJOR}, the supported LTS: the Dockerfile's base, and the stand-in CI builds from scripts/node24.sh`, () => {
+    expect(nodeImageProblems(facts.dockerfile, NODE_MAJOR)).toEqual([]);
+    expect(dockerfileBaseImages(facts.dockerfile)).toEqual([`node:${NODE_MAJOR}-bookworm-slim`]);
+    // The stand-in copies in the Node that scripts/node24.sh pins (not the machine's own), and both refuse another major.
+    const script = readRepoFile('deploy/standins/build-standins.sh');
+    expect(script).toMatch(/^node_bin="\$\(bash "\$here\/\.\.\/\.\.\/scripts\/node24\.sh"\)"$/m);
+    expect(script).toContain(`  v${NODE_MAJOR}.*) ;;`);
+    expect(readRepoFile('deploy/standins/node.Dockerfile')).toContain(`case "$(node --version)" in v${NODE_MAJOR}.*) ;;`);
+    const pinned = /^version=(\S+)$/m.exec(readRepoFile('scripts/node24.sh'))?.[1];
+    expect(pinned).toMatch(new RegExp(`^${NODE_MAJOR}\\.\\d+\\.\\d+$`));
+    // ...and what the images run is a Node the project says it supports.
+    const engines = (JSON.parse(readRepoFile('package.json')) as { engines: { node: string } }).engines.node;
+    expect(semver.satisfies(pinned as string, engines), `engines.node ${engines}`).toBe(true);
   });
 
   test('the NATS stand-in keeps the official image interface: its entrypoint runs nats-server when the first argument is a flag', () => {
@@ -54,6 +81,22 @@ describe('images', () => {
     expect(dockerfile).toMatch(/^CMD \["nats-server", "--config", "\/etc\/nats\/nats-server\.conf"\]$/m);
     expect(dockerfile).toMatch(/^EXPOSE 4222 8222 6222$/m);
     expect(readRepoFile('deploy/standins/nats-entrypoint.sh')).toContain('set -- nats-server "$@"');
+  });
+
+  test('the Redis stand-in keeps the official image interface: entrypoint, command, port, the redis user 999:1000, and no password variable of its own', () => {
+    const dockerfile = readRepoFile('deploy/standins/redis.Dockerfile');
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["docker-entrypoint\.sh"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["redis-server"\]$/m);
+    expect(dockerfile).toMatch(/^EXPOSE 6379$/m);
+    expect(dockerfile).toMatch(/^WORKDIR \/data$/m);
+    expect(dockerfile).toContain('test "$(id -u redis)" = 999');
+    expect(dockerfile).toContain('test "$(id -g redis)" = 1000');
+    const entrypoint = readRepoFile('deploy/standins/redis-entrypoint.sh');
+    expect(entrypoint).toContain('set -- redis-server "$@"');
+    // The real image reads no password variable: one the stand-in honoured would pass CI and leave production open.
+    const code = entrypoint.split('\n').filter((line) => !line.trim().startsWith('#'));
+    expect(code.join('\n')).not.toMatch(/PASSWORD|requirepass/);
+    expect(readRepoFile('deploy/standins/build-standins.sh')).toMatch(/chroot_install "\$redisroot" \S+ redis-server$/m);
   });
 
   test('the runtime stage runs as the non-root uid 1000, production only, node as PID 1, and a HEALTHCHECK on a path every process serves', () => {
@@ -109,8 +152,18 @@ describe('the image checks catch breakage', () => {
       ['redis:7-bookworm'],
     );
     expect(
-      dockerfileBaseImages('ARG BASE=node:20-bookworm-slim\nFROM ${BASE} AS build\nFROM build AS test\nFROM debian:bookworm-slim\n'),
-    ).toEqual(['node:20-bookworm-slim', 'debian:bookworm-slim']);
+      dockerfileBaseImages('ARG BASE=node:24-bookworm-slim\nFROM ${BASE} AS build\nFROM build AS test\nFROM debian:bookworm-slim\n'),
+    ).toEqual(['node:24-bookworm-slim', 'debian:bookworm-slim']);
+  });
+
+  test('when the Dockerfile goes back to an end-of-life Node, or starts from no node image at all, then the check says so', () => {
+    const back = facts.dockerfile.replace(`ARG NODE_IMAGE=node:${NODE_MAJOR}-bookworm-slim`, 'ARG NODE_IMAGE=node:20-bookworm-slim');
+    expect(nodeImageProblems(back, NODE_MAJOR)).toEqual([`Dockerfile: node:20-bookworm-slim is not Node.js ${NODE_MAJOR}`]);
+    expect(nodeImageProblems('FROM node:240-slim\n', NODE_MAJOR)).toEqual([`Dockerfile: node:240-slim is not Node.js ${NODE_MAJOR}`]);
+    expect(nodeImageProblems('FROM node:24.22-bookworm-slim\nFROM node:24\n', NODE_MAJOR)).toEqual([]);
+    expect(nodeImageProblems('FROM debian:bookworm-slim\n', NODE_MAJOR)).toEqual([
+      `Dockerfile: no stage starts from a node:${NODE_MAJOR} image`,
+    ]);
   });
 
   test('when the HEALTHCHECK asks a path nobody serves, then it is visible', () => {

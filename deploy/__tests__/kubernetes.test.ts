@@ -12,6 +12,7 @@ import { DESIGNED_CONNECTIONS, EVENT_BROKER, EVENT_BUS_SETTINGS, readRepoFile, r
 import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
 import { databaseProblems, deploymentEnvironment, deploymentProblems, ingressProblems, networkPolicyProblems } from '../lib/k8s-checks.js';
 import { describeObject, findKubectl, findObject, OVERLAYS, renderKustomization, type K8sObject } from '../lib/kustomize.js';
+import { parseRedisArguments, rateLimitStoreProblems } from '../lib/redis-checks.js';
 import { schemaProblems, unknownFieldProblems } from '../lib/schema-check.js';
 
 const kubectl = findKubectl();
@@ -45,8 +46,8 @@ function checkRender(objects: K8sObject[]): { problems: string[]; edges: Edge[] 
     problems.push(...result.problems, ...databaseProblems(objects, d.deployable));
     edges.push(...result.edges);
   }
-  problems.push(...brokerProblems(objects));
   const clients = facts.deployables.filter((d) => EVENT_BUS_SETTINGS.url in d.config.configSchema);
+  problems.push(...brokerProblems(objects, brokerClients()));
   problems.push(
     ...agreementProblems(
       'Kubernetes',
@@ -54,9 +55,17 @@ function checkRender(objects: K8sObject[]): { problems: string[]; edges: Edge[] 
       clients.map((d) => ({ name: d.deployable.name, config: d.config, env: deploymentEnvironment(objects, d).env })),
     ),
   );
+  const rateLimitStore = rateLimitStoreProblems(objects);
+  problems.push(...rateLimitStore.problems);
+  edges.push(...rateLimitStore.edges);
   problems.push(...ingressProblems(objects));
   problems.push(...networkPolicyProblems(objects, edges, NAMESPACE));
   return { problems, edges };
+}
+
+/** The deployables whose configSchema reads EVENT_BUS_URL: each needs its own user on the broker. */
+function brokerClients(): string[] {
+  return facts.deployables.filter((d) => EVENT_BUS_SETTINGS.url in d.config.configSchema).map((d) => d.deployable.name);
 }
 
 function statefulSet(objects: K8sObject[], name: string): IStatefulSet {
@@ -108,12 +117,31 @@ describe.skipIf(skip)('Kubernetes manifests (kubectl kustomize)', () => {
 
     test('the broker is one NATS server with JetStream on its own volume claim, reachable on 4222 from product and order only', () => {
       const objects = objectsOf(overlay);
-      expect(brokerProblems(objects)).toEqual([]);
+      expect(brokerProblems(objects, brokerClients())).toEqual([]);
       const claim = statefulSet(objects, EVENT_BROKER.host).spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
       expect(claim).toBe(overlay === 'k8s/overlays/prod' ? '20Gi' : '1Gi');
       const config = objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
       expect(config.data.EVENT_BUS_URL).toBe(`nats://${EVENT_BROKER.host}:${EVENT_BROKER.clientPort}`);
     });
+  });
+
+  test("Redis is one server without persistence, its password the Secret's REDIS_PASSWORD as in the gateway's REDIS_URL, reachable on 6379 from the gateway only, with Compose's image", () => {
+    for (const overlay of OVERLAYS) {
+      const objects = objectsOf(overlay);
+      expect(rateLimitStoreProblems(objects).problems, overlay).toEqual([]);
+      const redis = container(objects, 'redis');
+      expect(redis.image, overlay).toBe(facts.compose.services.redis?.image);
+      const args = parseRedisArguments(redis.args);
+      expect([args.get('requirepass'), args.get('save'), args.get('appendonly')], overlay).toEqual(['$(REDIS_PASSWORD)', '', 'no']);
+      expect(redis.env?.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef?.key, overlay).toBe('REDIS_PASSWORD');
+      expect(container(objects, 'gateway').env?.find((e) => e.name === 'REDIS_URL')?.value, overlay).toBe(
+        'redis://:$(REDIS_PASSWORD)@redis:6379/0',
+      );
+      expect(
+        deployment(objects, 'redis').spec?.template.spec?.volumes?.some((v) => v.persistentVolumeClaim),
+        overlay,
+      ).toBe(false);
+    }
   });
 
   test('the configured connections are the designed ones, so the NetworkPolicies allow exactly those', () => {
@@ -182,7 +210,11 @@ describe.skipIf(skip)('Kubernetes manifests (kubectl kustomize)', () => {
       'ADMIN_PASSWORD',
       'JWT_PRIVATE_KEY',
       'ORDER_DB_PASSWORD',
+      'ORDER_EVENT_BUS_PASSWORD',
       'PRODUCT_DB_PASSWORD',
+      'PRODUCT_EVENT_BUS_PASSWORD',
+      'REDIS_PASSWORD',
+      'SIGNING_KEY_ENCRYPTION_KEY',
       'USER_DB_PASSWORD',
     ]);
     expect([...documented].sort()).toEqual([...referenced].sort());
@@ -352,9 +384,91 @@ describe.skipIf(skip)('the Kubernetes checks catch breakage', () => {
     ]);
   });
 
+  test("when a Deployment talking to NATS has no password, or the broker reads another service's key for it, then the check fails", () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    const order = container(objects, 'order-service');
+    order.env = order.env!.filter((e) => e.name !== 'EVENT_BUS_PASSWORD');
+    natsContainer(objects).env!.find((e) => e.name === 'NATS_PRODUCT_SERVICE_PASSWORD')!.value = "'$(ORDER_EVENT_BUS_PASSWORD)'";
+    expect(checkRender(objects).problems).toEqual([
+      expect.stringMatching(
+        /^StatefulSet\/nats: NATS_PRODUCT_SERVICE_PASSWORD is not product-service's EVENT_BUS_PASSWORD \(secret\.mini-ecommerce-secrets-\w+\.PRODUCT_EVENT_BUS_PASSWORD\) in single quotes/,
+      ),
+      'Deployment/order-service: no EVENT_BUS_PASSWORD, so the broker refuses it',
+    ]);
+  });
+
+  test('when the ConfigMap of the broker lets the order service publish stock events, or the broker does not read it, then the check fails', () => {
+    const objects = objectsOf('k8s/overlays/prod');
+    const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('nats-config')) as unknown as {
+      data: Record<string, string>;
+    };
+    config.data['nats.conf'] = config.data['nats.conf']!.replace('"events.order.cancelled"', '"events.order.cancelled"\n"events.stock.>"');
+    expect(checkRender(objects).problems).toEqual([
+      'StatefulSet/nats nats.conf user order-service: may also publish events.stock.>, which the service does not need',
+    ]);
+    natsContainer(objects).volumeMounts = natsContainer(objects).volumeMounts!.filter((m) => m.name !== 'config');
+    expect(checkRender(objects).problems).toEqual([
+      'StatefulSet/nats: /etc/nats/mini-ecommerce/nats.conf (--config) is in no ConfigMap mounted at /etc/nats/mini-ecommerce',
+    ]);
+  });
+
   test('when a container may write its root filesystem, then the hardening check fails', () => {
     const objects = objectsOf('k8s/overlays/prod');
     container(objects, 'gateway').securityContext!.readOnlyRootFilesystem = false;
     expect(checkRender(objects).problems).toEqual(['Deployment/gateway: readOnlyRootFilesystem is not true']);
+  });
+
+  test('when the NetworkPolicy lets the order service reach Redis, or no longer lets the gateway reach it, then both are reported', () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'redis')!.spec!.ingress![0]!.from!.push({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'order-service' } },
+    });
+    findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'order-service')!.spec!.egress!.push({
+      to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } } }],
+      ports: [{ protocol: 'TCP', port: 6379 }],
+    });
+    const gateway = findObject<INetworkPolicy>(objects, 'NetworkPolicy', 'gateway')!;
+    gateway.spec!.egress = gateway.spec!.egress!.filter((rule) => !JSON.stringify(rule).includes('redis'));
+    expect(checkRender(objects).problems).toEqual([
+      'NetworkPolicy: gateway cannot reach redis:6379, which its REDIS_URL needs',
+      'NetworkPolicy: order-service can reach redis:6379, which nothing configures',
+    ]);
+  });
+
+  test('when Redis has no policy of its own, then the namespace-wide deny keeps the gateway out too and the check says so', () => {
+    const objects = objectsOf('k8s/overlays/dev').filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'redis'));
+    expect(checkRender(objects).problems).toEqual([
+      'NetworkPolicy: gateway cannot reach redis:6379, which its REDIS_URL needs',
+      'NetworkPolicy: none is written for redis; only the namespace-wide ones select it',
+    ]);
+  });
+
+  test("when Redis takes a literal password instead of the Secret's, then the check says so, and that the gateway's REDIS_URL no longer matches", () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    const env = container(objects, 'redis').env!;
+    env[env.findIndex((e) => e.name === 'REDIS_PASSWORD')] = { name: 'REDIS_PASSWORD', value: 'hunter2' };
+    expect(checkRender(objects).problems).toEqual([
+      'Deployment/redis: --requirepass is not read from the Secret key REDIS_PASSWORD',
+      'Deployment/gateway: REDIS_URL carries another password than the one redis requires (--requirepass)',
+    ]);
+  });
+
+  test("when Redis is scaled to two servers, or a probe trusts redis-cli's exit code, then the check fails", () => {
+    const objects = objectsOf('k8s/overlays/prod');
+    deployment(objects, 'redis').spec!.replicas = 2;
+    container(objects, 'redis').livenessProbe!.exec!.command = ['redis-cli', 'ping'];
+    expect(checkRender(objects).problems).toEqual([
+      'Deployment/redis: 2 replicas would be separate Redis servers, each with its own counters: run 1',
+      "Deployment/redis: livenessProbe trusts redis-cli's exit code, which is 0 on an error answer (NOAUTH) too: look for PONG",
+    ]);
+  });
+
+  test("when the gateway's REDIS_URL names no Service, then the check fails, and the policy's way to Redis is unused", () => {
+    const objects = objectsOf('k8s/overlays/dev');
+    container(objects, 'gateway').env!.find((e) => e.name === 'REDIS_URL')!.value = 'redis://:$(REDIS_PASSWORD)@cache:6379/0';
+    expect(checkRender(objects).problems).toEqual([
+      'Deployment/gateway: REDIS_URL → no Service named cache',
+      'NetworkPolicy: gateway can reach redis:6379, which nothing configures',
+    ]);
   });
 });

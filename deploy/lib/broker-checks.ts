@@ -1,9 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IContainer } from 'kubernetes-models/v1/Container';
-import { serviceNetworks, type ComposeFile } from './compose-file.js';
-import { EVENT_BROKER, type EventBroker } from './deployables.js';
+import { eventBusSettings } from '@mini/shared';
+import { serviceEnvironment, serviceNetworks, type ComposeFile, type ComposeService } from './compose-file.js';
+import { EVENT_BROKER, EVENT_BUS_SETTINGS, ROOT, type EventBroker } from './deployables.js';
+import { containerEnvironment, type EnvValue } from './environment.js';
 import { hardeningProblems, resolvePort, serviceTarget } from './k8s-checks.js';
 import { findObject, type K8sObject } from './kustomize.js';
+import { eventRoleOf, natsAuthorizationProblems } from './nats-auth.js';
 
 /** The nats-server flags the checks read, from its command line (Go flags: -x, --x, -x=v). */
 export interface NatsArguments {
@@ -11,6 +17,8 @@ export interface NatsArguments {
   storeDir?: string;
   httpPort?: number;
   port?: number;
+  /** The config file (--config): the services' users and their permissions. */
+  configFile?: string;
 }
 
 const FLAGS: Record<string, keyof NatsArguments> = {
@@ -22,6 +30,8 @@ const FLAGS: Record<string, keyof NatsArguments> = {
   http_port: 'httpPort',
   p: 'port',
   port: 'port',
+  c: 'configFile',
+  config: 'configFile',
 };
 
 /** Reads nats-server's arguments; a leading program name (`nats-server`, as the entrypoint allows) is skipped. */
@@ -39,7 +49,7 @@ export function parseNatsArguments(command: string | readonly string[] | undefin
     }
     const value = match[2] ?? words[++i];
     if (value === undefined) continue;
-    if (key === 'storeDir') parsed.storeDir = value;
+    if (key === 'storeDir' || key === 'configFile') parsed[key] = value;
     else parsed[key] = Number(value);
   }
   return parsed;
@@ -62,8 +72,9 @@ function argumentProblems(where: string, args: NatsArguments, broker: EventBroke
 
 /**
  * The broker in Compose: JetStream with its store on a named volume, a health check on the
- * monitoring port's /healthz, nothing published, hardened like the services, and on networks
- * (internal) that only the processes reading EVENT_BUS_URL join.
+ * monitoring port's /healthz, nothing published, hardened like the services, on networks
+ * (internal) that only the processes reading EVENT_BUS_URL (`clients`) join, and with a user of
+ * its own for each of them.
  */
 export function composeBrokerProblems(compose: ComposeFile, clients: readonly string[], broker: EventBroker = EVENT_BROKER): string[] {
   const where = `compose ${broker.host}`;
@@ -99,15 +110,16 @@ export function composeBrokerProblems(compose: ComposeFile, clients: readonly st
         problems.push(`${where}: ${name} shares network ${network} with the broker but reads no EVENT_BUS_URL`);
     }
   }
-  return problems;
+  return [...problems, ...composeCredentialProblems(compose, service, args.configFile, clients, where)];
 }
 
 /**
  * The broker on Kubernetes: a StatefulSet of exactly one server (more would be separate servers
  * with separate streams), JetStream on a volume claim, probes on the monitoring port's /healthz,
- * the same hardening as every pod, and a Service on the client port.
+ * the same hardening as every pod, a Service on the client port, and a user of its own for each
+ * of `clients` (the Deployments that read EVENT_BUS_URL).
  */
-export function brokerProblems(objects: K8sObject[], broker: EventBroker = EVENT_BROKER): string[] {
+export function brokerProblems(objects: K8sObject[], clients: readonly string[], broker: EventBroker = EVENT_BROKER): string[] {
   const where = `StatefulSet/${broker.host}`;
   const statefulSet = findObject<K8sObject & IStatefulSet>(objects, 'StatefulSet', broker.host);
   const container: IContainer | undefined = statefulSet?.spec?.template.spec?.containers.find((c) => c.name === broker.host);
@@ -141,5 +153,107 @@ export function brokerProblems(objects: K8sObject[], broker: EventBroker = EVENT
   if (typeof reached === 'string') problems.push(`${where}: ${reached}`);
   else if (reached.workload !== broker.host || reached.containerPort !== broker.clientPort)
     problems.push(`${where}: Service ${broker.host} port ${broker.clientPort} reaches ${reached.workload}:${reached.containerPort}`);
+  return [...problems, ...credentialProblems(objects, statefulSet, container, args.configFile, clients, where)];
+}
+
+const USER = 'EVENT_BUS_USER';
+const PASSWORD = 'EVENT_BUS_PASSWORD';
+const NO_CONFIG = "no --config, so nats-server runs without the services' users and lets anyone publish anything";
+
+/** The namespace all clients use (else undefined: agreementProblems reports the disagreement). */
+function agreedNamespace(values: (string | undefined)[]): string | undefined {
+  const distinct = new Set(values.map((value) => value ?? eventBusSettings.EVENT_BUS_NAMESPACE.default));
+  return distinct.size === 1 ? [...distinct][0] : undefined;
+}
+
+/** A client of the broker names its own user (its deployable name) and has a password. */
+function clientProblems(where: string, name: string, user: string | undefined, hasPassword: boolean): string[] {
+  if (!user && !hasPassword) return [`${where}: no ${USER} and ${PASSWORD}, so the broker refuses it`];
+  const problems: string[] = [];
+  if (user !== name) problems.push(`${where}: ${USER} is ${user ?? '(not set)'}, but its user on the broker is ${name}`);
+  if (!hasPassword) problems.push(`${where}: no ${PASSWORD}, so the broker refuses it`);
+  return problems;
+}
+
+/**
+ * Compose: nats-server reads a config file of the repository (mounted) that gives each client
+ * exactly its own user and permissions; each client connects as that user with the password the
+ * broker's environment hands nats-server, single-quoted.
+ */
+function composeCredentialProblems(
+  compose: ComposeFile,
+  nats: ComposeService,
+  configFile: string | undefined,
+  clients: readonly string[],
+  where: string,
+): string[] {
+  if (!configFile) return [`${where}: ${NO_CONFIG}`];
+  const mount = (nats.volumes ?? []).map((v) => /^(\.{1,2}\/[^:]+):([^:]+?)(?::ro)?$/.exec(v)).find((m) => m?.[2] === configFile);
+  if (!mount?.[1]) return [`${where}: ${configFile} (--config) is mounted from no file of the repository`];
+  let text: string;
+  try {
+    text = readFileSync(join(ROOT, mount[1]), 'utf8');
+  } catch {
+    return [`${where}: ${mount[1]}, mounted as ${configFile} (--config), does not exist`];
+  }
+  const envs = clients.map((name) => ({ name, env: serviceEnvironment(compose.services[name] ?? {}) }));
+  const namespace = agreedNamespace(envs.map((c) => c.env[EVENT_BUS_SETTINGS.namespace]));
+  if (!namespace) return [];
+  const auth = natsAuthorizationProblems(`${where} ${mount[1]}`, text, clients.map(eventRoleOf), namespace);
+  const problems = [...auth.problems];
+  const natsEnv = serviceEnvironment(nats);
+  for (const { name, env } of envs) {
+    const password = env[PASSWORD];
+    problems.push(...clientProblems(`compose ${name}`, name, env[USER], !!password));
+    const variable = auth.passwordVariables.get(name);
+    if (variable && password && natsEnv[variable] !== `'${password}'`)
+      problems.push(`${where}: ${variable} is not ${name}'s ${PASSWORD} in single quotes, so the broker would not take it`);
+  }
+  return problems;
+}
+
+/**
+ * Kubernetes: the same, with the config in a ConfigMap mounted where --config points, and each
+ * password read from the Secret by both the client (EVENT_BUS_PASSWORD) and the broker
+ * (single-quoted).
+ */
+function credentialProblems(
+  objects: K8sObject[],
+  statefulSet: IStatefulSet,
+  container: IContainer,
+  configFile: string | undefined,
+  clients: readonly string[],
+  where: string,
+): string[] {
+  if (!configFile) return [`${where}: ${NO_CONFIG}`];
+  const dir = posix.dirname(configFile);
+  const file = posix.basename(configFile);
+  const mount = container.volumeMounts?.find((m) => m.mountPath === dir && !m.subPath);
+  const volume = statefulSet.spec?.template.spec?.volumes?.find((v) => v.name === mount?.name);
+  const configMap = volume?.configMap?.name ? findObject(objects, 'ConfigMap', volume.configMap.name) : undefined;
+  const text = (configMap?.data as Record<string, string> | undefined)?.[file];
+  if (text === undefined) return [`${where}: ${configFile} (--config) is in no ConfigMap mounted at ${dir}`];
+
+  const envs = clients.map((name) => {
+    const deployment = findObject<IDeployment>(objects, 'Deployment', name);
+    const client = deployment?.spec?.template.spec?.containers.find((c) => c.name === name);
+    return { name, env: client ? containerEnvironment(client, objects).env : new Map<string, EnvValue>() };
+  });
+  const namespace = agreedNamespace(envs.map((c) => c.env.get(EVENT_BUS_SETTINGS.namespace)?.symbol));
+  if (!namespace) return [];
+  const auth = natsAuthorizationProblems(`${where} ${file}`, text, clients.map(eventRoleOf), namespace);
+  const problems = [...auth.problems];
+  const natsEnv = containerEnvironment(container, objects).env;
+  for (const { name, env } of envs) {
+    const password = env.get(PASSWORD);
+    problems.push(...clientProblems(`Deployment/${name}`, name, env.get(USER)?.value, !!password));
+    if (!password) continue;
+    if (!password.symbol.startsWith('secret.')) problems.push(`Deployment/${name}: ${PASSWORD} is not read from a Secret`);
+    const variable = auth.passwordVariables.get(name);
+    if (variable && natsEnv.get(variable)?.symbol !== `'${password.symbol}'`)
+      problems.push(
+        `${where}: ${variable} is not ${name}'s ${PASSWORD} (${password.symbol}) in single quotes, so the broker would not take it`,
+      );
+  }
   return problems;
 }

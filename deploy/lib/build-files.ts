@@ -103,3 +103,14 @@ export function missingStandins(images: readonly (string | undefined)[], standin
   const missing = images.filter((image): image is string => !!image && !image.startsWith(`${prefix}/`) && !standins.includes(image));
   return [...new Set(missing)].sort();
 }
+
+/**
+ * The Dockerfile's `node:` base images that do not run Node.js `major` (none at all is a problem
+ * too): the images must run the supported LTS, whatever Node the machine that builds them has.
+ */
+export function nodeImageProblems(dockerfile: string, major: number): string[] {
+  const images = dockerfileBaseImages(dockerfile).filter((image) => image.startsWith('node:'));
+  if (images.length === 0) return [`Dockerfile: no stage starts from a node:${major} image`];
+  const wanted = new RegExp(`^node:${major}(?:[.-]|$)`);
+  return images.filter((image) => !wanted.test(image)).map((image) => `Dockerfile: ${image} is not Node.js ${major}`);
+}

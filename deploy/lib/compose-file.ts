@@ -11,6 +11,7 @@ export interface ComposeService {
   networks?: string[] | Record<string, unknown>;
   volumes?: string[];
   read_only?: boolean;
+  user?: string | number;
   command?: string | string[];
   cap_drop?: string[];
   security_opt?: string[];
@@ -25,11 +26,17 @@ export interface ComposeFile {
 /** Reads `KEY=value` lines the way Compose reads `.env` (comments and blank lines skipped). */
 /**
  * .env.example as the compose scripts turn it into .env: every value marked dev-only replaced
- * by a fresh random one (scripts/compose-lib.sh, fresh_env_from_example), since the services
- * run with NODE_ENV=production, which refuses values marked dev-only.
+ * by a fresh random one (scripts/compose-lib.sh, fresh_env_from_example; the key-encryption key
+ * gets 32 random bytes in base64), since the services run with NODE_ENV=production, which
+ * refuses values marked dev-only.
  */
 export function withFreshSecrets(text: string): string {
-  return text.replace(/=dev-only-[A-Za-z0-9._~-]*/g, () => `=${randomBytes(24).toString('hex')}`);
+  return text
+    .replace(
+      /^SIGNING_KEY_ENCRYPTION_KEY=dev-only-[A-Za-z0-9._~-]*/m,
+      () => `SIGNING_KEY_ENCRYPTION_KEY=${randomBytes(32).toString('base64')}`,
+    )
+    .replace(/=dev-only-[A-Za-z0-9._~-]*/g, () => `=${randomBytes(24).toString('hex')}`);
 }
 
 export function parseDotEnv(text: string): Record<string, string> {

@@ -61,6 +61,31 @@ export interface EventBroker {
 
 export const EVENT_BROKER: EventBroker = { host: 'nats', clientPort: 4222, monitorPort: 8222, storeDir: '/data' };
 
+/**
+ * Where the gateway keeps its rate-limit counters: one Redis server without persistence (the
+ * counters are disposable; while it is down the gateway counts per replica in memory). Compose
+ * runs it as a service and Kubernetes as a Deployment of one, both under this name and with the
+ * same public image; deploy/standins builds a stand-in of that image for CI.
+ */
+export interface RateLimitStore {
+  /** Compose service, Deployment, Service and NetworkPolicy name. */
+  host: string;
+  port: number;
+  /** The only deployable that connects, and the setting it connects with. */
+  client: string;
+  urlSetting: string;
+  /** Key in .env and in the Secret `mini-ecommerce-secrets`. */
+  passwordKey: string;
+}
+
+export const RATE_LIMIT_STORE: RateLimitStore = {
+  host: 'redis',
+  port: 6379,
+  client: 'gateway',
+  urlSetting: 'REDIS_URL',
+  passwordKey: 'REDIS_PASSWORD',
+};
+
 /** The setting that names the broker, and the one every client of the broker must agree on. */
 export const EVENT_BUS_SETTINGS = { url: 'EVENT_BUS_URL', namespace: 'EVENT_BUS_NAMESPACE' } as const;
 
@@ -101,13 +126,14 @@ export function readRepoFile(path: string): string {
 /**
  * The connections the architecture allows (DESIGN.md): the gateway to the three services, order to
  * product (checks) and user (JWKS), product to user (JWKS), each service to its own database,
- * product and order to the event broker. Compose networks and Kubernetes NetworkPolicies must
- * open exactly these.
+ * product and order to the event broker, the gateway to Redis (rate-limit counters). Compose
+ * networks and Kubernetes NetworkPolicies must open exactly these.
  */
 export const DESIGNED_CONNECTIONS: readonly string[] = [
   'gateway -> user-service:3001',
   'gateway -> product-service:3002',
   'gateway -> order-service:3003',
+  'gateway -> redis:6379',
   'order-service -> product-service:3002',
   'order-service -> user-service:3001',
   'order-service -> order-db:5432',

@@ -1,7 +1,20 @@
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
+import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freeStartPorts, npmRun, runToEnd, STACK_FRAME, startAndWait, tempDataDir, type RunningScript } from '../start-helpers.js';
+import { createPool } from '@mini/shared';
+import {
+  freeStartPorts,
+  GENEROUS_RATE_LIMITS,
+  npmRun,
+  runToEnd,
+  STACK_FRAME,
+  startAndWait,
+  tempDataDir,
+  type RunningScript,
+} from '../start-helpers.js';
 
 // The operator commands, run as npm scripts against npm start's data: while it runs (the change
 // applies at once) and while it does not (the command starts the embedded PostgreSQL itself).
@@ -21,8 +34,31 @@ afterAll(async () => {
   await data.remove();
 });
 
-const env = () => ({ MINI_DATA_DIR: data.dir });
-const run = (script: string, args: string[] = [], input?: string) => runToEnd(npmRun(script, ...args), env(), { input });
+// The key-encryption key comes from the data folder, not from the shell running the tests.
+const env = (extra: Record<string, string> = {}) => ({ MINI_DATA_DIR: data.dir, SIGNING_KEY_ENCRYPTION_KEY: '', ...extra });
+const run = (script: string, args: string[] = [], input?: string, extra?: Record<string, string>) =>
+  runToEnd(npmRun(script, ...args), env(extra), { input });
+// The key-rotation test signs in every 500 ms for up to a minute: over the default login limit.
+const startHere = () => startAndWait({ ...ports, ...GENEROUS_RATE_LIMITS }, data.dir);
+// `run` blocks this process (spawnSync) for seconds, while the gateway closes idle connections
+// after 5 s: a kept-alive one could be reused just as it closes. One connection per call.
+const noKeepAlive = new Agent({ pipelining: 0 });
+
+/** The signing key rows in npm start's user_db (through its running PostgreSQL). */
+async function storedSigningKeys() {
+  const credentials = JSON.parse(readFileSync(join(data.dir, 'local-credentials.json'), 'utf8')) as { postgresPassword: string };
+  const pool = createPool(`postgres://postgres:${credentials.postgresPassword}@127.0.0.1:${ports.EMBEDDED_POSTGRES_PORT}/user_db`, {
+    max: 1,
+  });
+  try {
+    const { rows } = await pool.query<{ kid: string; private_jwk: unknown; private_jwk_encrypted: string | null }>(
+      'SELECT kid, private_jwk, private_jwk_encrypted FROM signing_keys ORDER BY generation',
+    );
+    return rows;
+  } finally {
+    await pool.end();
+  }
+}
 
 function expectOneLine(result: ReturnType<typeof run>, pattern: RegExp) {
   expect(result.status, result.output).toBe(1);
@@ -32,6 +68,7 @@ function expectOneLine(result: ReturnType<typeof run>, pattern: RegExp) {
 
 async function call(method: string, path: string, { token, body }: { token?: string; body?: unknown } = {}) {
   const res = await fetch(`${gateway}${path}`, {
+    dispatcher: noKeepAlive,
     method,
     headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -60,8 +97,19 @@ describe('operator commands', () => {
   });
 
   test('while npm start runs: promote a user, set a password, create an admin; each applies at once', async () => {
-    running = await startAndWait(ports, data.dir);
+    // Credentials as an earlier version wrote them: the first start adds a key-encryption key and keeps the rest.
+    const credentialsFile = join(data.dir, 'local-credentials.json');
+    const earlier = { postgresPassword: randomBytes(12).toString('hex'), adminPassword: randomBytes(12).toString('hex') };
+    mkdirSync(data.dir, { recursive: true });
+    chmodSync(data.dir, 0o755);
+    writeFileSync(credentialsFile, JSON.stringify(earlier), { mode: 0o600 });
+    running = await startHere();
     adminPassword = /Admin:\s+admin \/ (\S+)/.exec(running.output())![1]!;
+    expect(adminPassword).toBe(earlier.adminPassword);
+    expect(JSON.parse(readFileSync(credentialsFile, 'utf8'))).toEqual({
+      ...earlier,
+      signingKeyEncryptionKey: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/),
+    });
     const bob = await call('POST', '/users/register', { body: { username: 'bob', password: 'bobs-first-password' } });
     expect(bob.status).toBe(201);
 
@@ -92,6 +140,15 @@ describe('operator commands', () => {
     expectOneLine(run('user:admin', ['no spaces allowed'], 'a-good-password\n'), /cannot name a new one/);
     expectOneLine(run('data:reset', ['--yes']), /^data:reset: npm start is already running \(pid \d+\)/);
     expectOneLine(run('keys:rotate', ['now']), /takes no arguments/);
+    expectOneLine(
+      run('keys:rotate', [], undefined, { SIGNING_KEY_ENCRYPTION_KEY: 'not-a-key' }),
+      /^keys:rotate: SIGNING_KEY_ENCRYPTION_KEY must be 32 random bytes in base64/,
+    );
+    // Another key-encryption key: refused before anything is written (the rotation below is still generation 2).
+    expectOneLine(
+      run('keys:rotate', [], undefined, { SIGNING_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }),
+      /^keys:rotate: SIGNING_KEY_ENCRYPTION_KEY is not the key the signing keys in the database were encrypted with .*nothing was changed \(the key came from SIGNING_KEY_ENCRYPTION_KEY\)$/,
+    );
   }, 120_000);
 
   test('keys:rotate while npm start runs: the new key is published at once and signs within 45 s; tokens signed before keep working everywhere', async () => {
@@ -100,11 +157,17 @@ describe('operator commands', () => {
     const rotated = run('keys:rotate');
     expect(rotated.status, rotated.output).toBe(0);
     expect(rotated.stdout).toMatch(/^Stored signing key generation 2 \(kid \S+\).*publishes it now and signs with it within 45 s/);
+    expect(rotated.stdout).toMatch(/encrypted with the key from .*local-credentials\.json/);
     const newKid = /kid (\S+)\)/.exec(rotated.stdout)![1];
+    // Both keys, the one npm start created and the rotated one, are stored encrypted only.
+    expect(await storedSigningKeys()).toEqual([
+      { kid: oldKid, private_jwk: null, private_jwk_encrypted: expect.stringMatching(/^v1\./) },
+      { kid: newKid, private_jwk: null, private_jwk_encrypted: expect.stringMatching(/^v1\./) },
+    ]);
 
     // Published first (within the 5 s reload), signing only once every service can have fetched it.
     const jwksKids = async () => {
-      const set = (await (await fetch(`http://127.0.0.1:${ports.USER_SERVICE_PORT}/.well-known/jwks.json`)).json()) as {
+      const set = (await (await fetch(`http://127.0.0.1:${ports.USER_SERVICE_PORT}/.well-known/jwks.json`, { dispatcher: noKeepAlive })).json()) as {
         keys: { kid: string }[];
       };
       return set.keys.map((key) => key.kid);
@@ -136,7 +199,7 @@ describe('operator commands', () => {
     expect(changed.status, changed.output).toBe(0);
     expect(changed.stdout).toMatch(/^Changed the password of admin/);
 
-    running = await startAndWait(ports, data.dir);
+    running = await startHere();
     expect(running.output()).toMatch(
       /the admin "admin" no longer has the password generated in .*: set one with npm run user:password -- admin/,
     );

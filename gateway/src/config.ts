@@ -1,4 +1,9 @@
-import { bool, ConfigError, getConfig, num, port, str } from '@mini/shared';
+import { isIP } from 'node:net';
+import { ConfigError, getConfig, num, parseOriginList, port, str } from '@mini/shared';
+import type { RateLimits } from './rate-limits.js';
+
+/** Fastify's trustProxy: whom to believe about the client's address. */
+export type TrustProxy = boolean | number | string[];
 
 /** Every setting the gateway reads; the deployment checks read this to see which ones have no default. */
 export const configSchema = {
@@ -19,8 +24,29 @@ export const configSchema = {
   }),
   UPSTREAM_TIMEOUT_MS: num({ default: 10_000, desc: 'time an upstream gets to send its answer headers, and between body chunks' }),
   BODY_LIMIT_BYTES: num({ default: 1_048_576, desc: 'largest request body forwarded' }),
-  TRUST_PROXY: bool({ default: false, desc: 'trust X-Forwarded-* from the proxy in front of the gateway' }),
+  TRUST_PROXY: str({
+    default: 'false',
+    desc: 'whose X-Forwarded-For to believe: false, true (any peer), a hop count, or a comma-separated list of proxy addresses/CIDRs',
+  }),
+  HEADERS_TIMEOUT_MS: num({ default: 5_000, desc: 'time a client gets to send its request headers' }),
+  REQUEST_TIMEOUT_MS: num({ default: 15_000, desc: 'time a client gets to send its whole request, body included' }),
+  KEEP_ALIVE_TIMEOUT_MS: num({ default: 5_000, desc: 'how long an idle client connection is kept open' }),
+  MAX_CONNECTIONS_PER_CLIENT: num({ default: 100, desc: 'open connections one client address may hold (0: no cap)' }),
+  REDIS_URL: str({ default: '', desc: 'Redis for rate-limit counters shared by gateway replicas; empty keeps them in memory' }),
+  RATE_LIMIT_PER_MINUTE: num({ default: 1_200, desc: 'requests per client per minute (0: no limit)' }),
+  RATE_LIMIT_LOGIN_PER_MINUTE: num({ default: 20, desc: 'login attempts per client per minute (0: no limit)' }),
+  RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: num({ default: 10, desc: 'failed logins per username per 15 minutes (0: no limit)' }),
+  RATE_LIMIT_REGISTER_PER_MINUTE: num({ default: 10, desc: 'registrations per client per minute (0: no limit)' }),
 };
+
+const POSITIVE_SETTINGS = ['UPSTREAM_TIMEOUT_MS', 'BODY_LIMIT_BYTES', 'HEADERS_TIMEOUT_MS', 'REQUEST_TIMEOUT_MS', 'KEEP_ALIVE_TIMEOUT_MS'] as const;
+const COUNT_SETTINGS = [
+  'MAX_CONNECTIONS_PER_CLIENT',
+  'RATE_LIMIT_PER_MINUTE',
+  'RATE_LIMIT_LOGIN_PER_MINUTE',
+  'RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME',
+  'RATE_LIMIT_REGISTER_PER_MINUTE',
+] as const;
 
 export interface GatewayConfig {
   PORT: number;
@@ -28,7 +54,12 @@ export interface GatewayConfig {
   LOG_LEVEL: string;
   UPSTREAM_TIMEOUT_MS: number;
   BODY_LIMIT_BYTES: number;
-  TRUST_PROXY: boolean;
+  /** Parsed TRUST_PROXY. */
+  trustProxy: TrustProxy;
+  clientTimeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
+  MAX_CONNECTIONS_PER_CLIENT: number;
+  REDIS_URL: string;
+  rateLimits: RateLimits;
   /** Parsed service origins, one or more each. */
   upstreams: { users: string[]; products: string[]; orders: string[] };
 }
@@ -38,13 +69,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const raw = getConfig(configSchema, env);
   const problems: string[] = [];
   const upstreams = {
-    users: parseUpstreamUrls('USER_SERVICE_URL', raw.USER_SERVICE_URL, problems),
-    products: parseUpstreamUrls('PRODUCT_SERVICE_URL', raw.PRODUCT_SERVICE_URL, problems),
-    orders: parseUpstreamUrls('ORDER_SERVICE_URL', raw.ORDER_SERVICE_URL, problems),
+    users: parseOriginList('USER_SERVICE_URL', raw.USER_SERVICE_URL, problems),
+    products: parseOriginList('PRODUCT_SERVICE_URL', raw.PRODUCT_SERVICE_URL, problems),
+    orders: parseOriginList('ORDER_SERVICE_URL', raw.ORDER_SERVICE_URL, problems),
   };
-  for (const name of ['UPSTREAM_TIMEOUT_MS', 'BODY_LIMIT_BYTES'] as const) {
+  for (const name of POSITIVE_SETTINGS) {
     if (!Number.isInteger(raw[name]) || raw[name] <= 0) problems.push(`${name} is invalid: must be a positive integer`);
   }
+  for (const name of COUNT_SETTINGS) {
+    if (!Number.isInteger(raw[name]) || raw[name] < 0) problems.push(`${name} is invalid: must be 0 or a positive integer`);
+  }
+  if (raw.HEADERS_TIMEOUT_MS > raw.REQUEST_TIMEOUT_MS) problems.push('HEADERS_TIMEOUT_MS is invalid: must not exceed REQUEST_TIMEOUT_MS');
+  const trustProxy = parseTrustProxy(raw.TRUST_PROXY, problems);
+  if (raw.REDIS_URL && !/^rediss?:\/\//.test(raw.REDIS_URL)) problems.push('REDIS_URL is invalid: must start with redis:// or rediss://');
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   return {
     PORT: raw.PORT,
@@ -52,30 +89,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     LOG_LEVEL: raw.LOG_LEVEL,
     UPSTREAM_TIMEOUT_MS: raw.UPSTREAM_TIMEOUT_MS,
     BODY_LIMIT_BYTES: raw.BODY_LIMIT_BYTES,
-    TRUST_PROXY: raw.TRUST_PROXY,
+    trustProxy,
+    clientTimeouts: { headersMs: raw.HEADERS_TIMEOUT_MS, requestMs: raw.REQUEST_TIMEOUT_MS, keepAliveMs: raw.KEEP_ALIVE_TIMEOUT_MS },
+    MAX_CONNECTIONS_PER_CLIENT: raw.MAX_CONNECTIONS_PER_CLIENT,
+    REDIS_URL: raw.REDIS_URL,
+    rateLimits: {
+      perMinute: raw.RATE_LIMIT_PER_MINUTE,
+      loginPerMinute: raw.RATE_LIMIT_LOGIN_PER_MINUTE,
+      loginFailuresPerUsername: raw.RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME,
+      registerPerMinute: raw.RATE_LIMIT_REGISTER_PER_MINUTE,
+    },
     upstreams,
   };
 }
 
 /**
- * One origin or a comma-separated list of them (`http://a:3002,http://b:3002`).
- * Only origins: a path would be silently dropped by the proxy, so it is refused instead.
+ * TRUST_PROXY: `false` (the peer is the client), `true` (believe any peer: only when nothing
+ * but a proxy can reach the gateway), a number of proxy hops, or the proxies' addresses/CIDRs.
  */
-export function parseUpstreamUrls(name: string, value: string, problems: string[] = []): string[] {
-  const origins: string[] = [];
-  for (const item of value.split(',').map((part) => part.trim())) {
-    let url: URL;
-    try {
-      url = new URL(item);
-    } catch {
-      problems.push(`${name} is invalid: "${item}" is not a URL`);
-      continue;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`${name} is invalid: "${item}" must be http or https`);
-    else if (url.pathname !== '/' || url.search || url.hash || url.username || url.password)
-      problems.push(`${name} is invalid: "${item}" must be an origin only (no path, query or credentials)`);
-    else origins.push(url.origin);
+export function parseTrustProxy(value: string, problems: string[] = []): TrustProxy {
+  const text = value.trim().toLowerCase();
+  if (text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  const entries = text.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    const maxBits = version === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (version === 0 || !bitsOk || extra !== undefined)
+      problems.push(`TRUST_PROXY is invalid: "${entry}" is not an address or CIDR (or use true, false or a hop count)`);
   }
-  if (origins.length === 0 && problems.length === 0) problems.push(`${name} is required but not set`);
-  return origins;
+  return entries;
 }

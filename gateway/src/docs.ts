@@ -1,7 +1,7 @@
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifySchema } from 'fastify';
 import type { App } from '@mini/shared';
-import { mergeOpenApi, type MergedDocument, type ServiceDocument } from './openapi-merge.js';
+import { addGatewayContract, mergeOpenApi, type MergedDocument, type ServiceDocument } from './openapi-merge.js';
 import { getFrom, type Upstream } from './upstreams.js';
 
 export interface DocsOptions {
@@ -44,7 +44,7 @@ export function createDocsSource({ upstreams, timeoutMs, ttlMs = 30_000, partial
   }
 
   async function build(): Promise<MergedDocument> {
-    const document = mergeOpenApi(await Promise.all(upstreams.map(fetchDocument)), INFO);
+    const document = addGatewayContract(mergeOpenApi(await Promise.all(upstreams.map(fetchDocument)), INFO));
     cached = { document, expiresAt: now() + (document['x-missing-services'].length > 0 ? partialTtlMs : ttlMs) };
     return document;
   }

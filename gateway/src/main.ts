@@ -12,7 +12,11 @@ await startService({
       upstreams: config.upstreams,
       upstreamTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
       bodyLimit: config.BODY_LIMIT_BYTES,
-      trustProxy: config.TRUST_PROXY,
+      trustProxy: config.trustProxy,
+      clientTimeouts: config.clientTimeouts,
+      maxConnectionsPerClient: config.MAX_CONNECTIONS_PER_CLIENT,
+      rateLimits: config.rateLimits,
+      redisUrl: config.REDIS_URL,
     });
   },
 });

@@ -1,11 +1,22 @@
-import { Readable, Transform } from 'node:stream';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyRequest, FastifySchema, RawServerBase, RouteGenericInterface } from 'fastify';
-import { AppError, BadGatewayError, GatewayTimeoutError, ServiceUnavailableError, ValidationError, type App } from '@mini/shared';
+import type {
+  AppError} from '@mini/shared';
+import {
+  BadGatewayError,
+  GatewayTimeoutError,
+  NOT_PROCESSED_HEADER,
+  ServiceUnavailableError,
+  ValidationError,
+  type App,
+} from '@mini/shared';
 import { forwardedFor, stripHopByHop } from './headers.js';
 import { originFormOf, targetPath, unsafePathReason } from './paths.js';
-import type { Upstream } from './upstreams.js';
+import { sensitiveRouteLimits, type RateLimits } from './rate-limits.js';
+import { payloadTooLarge, readBody } from './request-body.js';
+import { ATTEMPT_HEADER, PICK_HEADER, type Upstream } from './upstreams.js';
 
 export interface ProxyOptions {
   upstreams: Upstream[];
@@ -13,22 +24,24 @@ export interface ProxyOptions {
   timeoutMs: number;
   /** Largest request body forwarded, in bytes. */
   bodyLimit: number;
-  /** Whether the peer is a proxy whose X-Forwarded-For / Forwarded may be believed. */
-  trustProxy: boolean;
+  /** Whether this request's peer is a proxy whose X-Forwarded-For / Forwarded may be believed. */
+  trustsPeer: (request: FastifyRequest) => boolean;
+  /** The strict limits on login and register. */
+  rateLimits: RateLimits;
 }
 
 /** Methods forwarded; anything else (TRACE, CONNECT, ...) is the gateway's 404. */
 const METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 // `hide` comes from @fastify/swagger's type augmentation, which the built @mini/shared types do not carry.
 const HIDDEN = { hide: true } as FastifySchema;
-const IDEMPOTENT_WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+// Tries beyond the first for a request no replica processed (a refused connection, a replica
+// shutting down): enough to get past one replica restarting, with a few ms between tries.
+const MAX_RETRIES = 3;
+// The connection was never made: the request reached no replica.
+const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 const REFUSED = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
+  ...NOT_DELIVERED,
   'UND_ERR_CLOSED',
   'UND_ERR_DESTROYED',
   'FST_REPLY_FROM_SERVICE_UNAVAILABLE',
@@ -36,12 +49,11 @@ const REFUSED = new Set([
 const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT']);
 
 /**
- * Forwards each upstream's prefix, every sub-path and method, to that
- * upstream only. Bodies and answers are streamed, never buffered or parsed.
+ * Forwards each upstream's prefix, every sub-path and method, to that upstream only. A request
+ * body is read whole first (at most `bodyLimit` bytes); answers are streamed, never buffered.
  */
-export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit, trustProxy }: ProxyOptions): Promise<void> {
-  // Requests whose streamed body went over the limit: their upstream error becomes a 413.
-  const overLimit = new WeakSet<object>();
+export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit, trustsPeer, rateLimits }: ProxyOptions): Promise<void> {
+  const sensitive = sensitiveRouteLimits(app, rateLimits);
 
   await app.register(async (scope) => {
     // The proxy routes are plumbing, not API: the combined reference documents the services' own routes.
@@ -59,12 +71,12 @@ export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit,
       if (declared !== undefined && Number(declared) > bodyLimit) throw payloadTooLarge(bodyLimit);
     });
 
-    // A body without Content-Length (chunked) is counted while it streams through.
+    // The whole body is read before any upstream is involved (see readBody).
     scope.addHook('preHandler', async (request) => {
-      if (request.body instanceof Readable && request.headers['content-length'] === undefined) {
-        request.body = limitBody(request.raw, request.body, bodyLimit, () => overLimit.add(request));
-      }
+      if (request.body instanceof Readable) request.body = await readBody(request.body, bodyLimit);
     });
+    scope.addHook('preHandler', sensitive.preHandler);
+    scope.addHook('onResponse', sensitive.onResponse);
 
     for (const upstream of upstreams) {
       await scope.register(httpProxy, {
@@ -77,21 +89,37 @@ export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit,
         internalRewriteLocationHeader: false,
         // An absolute-form target names a host: drop it, the upstream is always ours.
         preRewrite: (url) => originFormOf(url),
+        // A read body goes as it came (bytes and content type), never re-encoded as JSON.
+        handler: (request, reply, dest, options) =>
+          reply.from(
+            dest,
+            Buffer.isBuffer(request.body)
+              ? { ...options, body: request.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }
+              : options,
+          ),
         replyOptions: {
           timeout: timeoutMs,
-          rewriteRequestHeaders: (request, headers) => forwardedRequestHeaders(request, headers as IncomingHttpHeaders, trustProxy),
+          rewriteRequestHeaders: (request, headers) => {
+            const forwarded = forwardedRequestHeaders(request, headers, trustsPeer);
+            forwarded[PICK_HEADER] = String(upstream.dispatcher.nextPick());
+            delete forwarded[ATTEMPT_HEADER];
+            return forwarded;
+          },
           rewriteHeaders: (headers, request) => {
             const cleaned = stripHopByHop(headers as IncomingHttpHeaders);
+            delete cleaned[NOT_PROCESSED_HEADER];
             if (request) cleaned['x-request-id'] = request.id;
             return cleaned;
           },
-          // A kept-alive socket the upstream closed just before reuse: one quick retry, only where it is safe.
-          // (`req` is reply-from's outgoing request, typed as a Fastify request; a streamed body cannot be replayed.)
-          retryDelay: ({ err, req, attempt }) =>
-            attempt === 0 && IDEMPOTENT_WITHOUT_BODY.has(String(req.method)) && !req.body && isSocketReset(err) ? 1 : null,
+          retryDelay: ({ err, req, res, attempt }) => {
+            // (`req` is reply-from's outgoing request, typed as a Fastify request.)
+            const outgoing = req as unknown as { method: string; headers: IncomingHttpHeaders };
+            const delay = retryDelayFor(err, outgoing.method, res as unknown as UpstreamAnswer | undefined, attempt);
+            if (delay !== null) outgoing.headers[ATTEMPT_HEADER] = String(attempt + 1);
+            return delay;
+          },
           onError: (reply, { error }) => {
-            const mapped = overLimit.has(reply.request) ? payloadTooLarge(bodyLimit) : upstreamError(upstream.name, error);
-            void reply.send(mapped);
+            void reply.send(upstreamError(upstream.name, error));
           },
         },
       });
@@ -99,12 +127,42 @@ export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit,
   });
 }
 
+/** What reply-from hands the retry policy when an upstream answered. */
+interface UpstreamAnswer {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  stream: Readable;
+}
+
+/**
+ * When to send a request again (another replica of the pool takes it, as a refused or closing
+ * one is skipped): only when no replica can have processed it, so it is safe for any method. A
+ * connection that broke after the request was written may have been processed: only
+ * idempotent methods are tried again then.
+ */
+export function retryDelayFor(error: unknown, method: string, answer: UpstreamAnswer | undefined, attempt: number): number | null {
+  if (attempt >= MAX_RETRIES) return null;
+  const delay = 2 + Math.round(Math.random() * 8 * (attempt + 1));
+  if (answer) {
+    if (answer.statusCode !== 503 || answer.headers[NOT_PROCESSED_HEADER] === undefined) return null;
+    answer.stream.resume();
+    return delay;
+  }
+  const codes = codesOf(error);
+  if (codes.some((code) => NOT_DELIVERED.has(code))) return delay;
+  // Once: a kept-alive socket the upstream closed just before reuse looks like this too.
+  const reset = codes.some((code) => code === 'UND_ERR_SOCKET' || code === 'ECONNRESET');
+  if (reset && attempt === 0 && IDEMPOTENT.has(method)) return delay;
+  return null;
+}
+
 /** The headers an upstream receives: hop-by-hop fields gone, forwarding facts and the request id added. */
 function forwardedRequestHeaders(
   request: FastifyRequest<RouteGenericInterface, RawServerBase>,
   headers: IncomingHttpHeaders,
-  trustProxy: boolean,
+  trustsPeer: (request: FastifyRequest) => boolean,
 ): IncomingHttpHeaders {
+  const trustProxy = trustsPeer(request as unknown as FastifyRequest);
   stripHopByHop(headers);
   // Node already answered `Expect: 100-continue` for this hop.
   delete headers.expect;
@@ -120,50 +178,10 @@ function forwardedRequestHeaders(
   return headers;
 }
 
-function payloadTooLarge(limit: number): AppError {
-  // Close the connection: the rest of the body is not worth reading.
-  return new AppError(`request body is larger than ${limit} bytes`, {
-    status: 413,
-    code: 'payload_too_large',
-    headers: { connection: 'close' },
-  });
-}
-
-/**
- * Passes the body through chunk by chunk (with back-pressure) and fails it
- * once more than `limit` bytes arrived; what the client still sends is drained.
- */
-function limitBody(raw: IncomingMessage, body: Readable, limit: number, onExceeded: () => void): Readable {
-  let received = 0;
-  const limited = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      received += chunk.length;
-      if (received > limit) {
-        body.unpipe(limited);
-        body.resume();
-        onExceeded();
-        callback(payloadTooLarge(limit));
-        return;
-      }
-      callback(null, chunk);
-    },
-  });
-  body.once('error', (error) => limited.destroy(error));
-  raw.once('close', () => {
-    if (!raw.complete) limited.destroy(new Error('the client aborted the request body'));
-  });
-  body.pipe(limited);
-  return limited;
-}
-
 function codesOf(error: unknown): string[] {
   const own = (error as { code?: unknown })?.code;
   const cause = (error as { cause?: { code?: unknown } })?.cause?.code;
   return [cause, own].filter((code): code is string => typeof code === 'string');
-}
-
-function isSocketReset(error: unknown): boolean {
-  return codesOf(error).some((code) => code === 'UND_ERR_SOCKET' || code === 'ECONNRESET');
 }
 
 /** What the client sees when an upstream fails before answering: never reply-from's own error body. */

@@ -1,4 +1,13 @@
-import { BalancedPool, Pool, type Dispatcher } from 'undici';
+import { Dispatcher, Pool } from 'undici';
+
+/**
+ * Headers the proxy sets on its own request to steer the choice of replica; the replica set
+ * removes them before sending. `PICK` is a per-request round-robin number, `ATTEMPT` the try.
+ */
+export const PICK_HEADER = 'x-gateway-pick';
+export const ATTEMPT_HEADER = 'x-gateway-attempt';
+// How long a replica that refused a connection, or said it is shutting down, is passed over.
+const PASS_OVER_MS = 2_000;
 
 /** One service behind the gateway: the path prefix it owns and a kept-alive pool to it. */
 export interface Upstream {
@@ -8,8 +17,8 @@ export interface Upstream {
   prefix: string;
   /** Configured origins; the first is the proxy's nominal base. */
   origins: string[];
-  /** A `Pool`, or a round-robin `BalancedPool` when several origins are configured. */
-  dispatcher: Pool | BalancedPool;
+  /** Kept-alive pools to every replica, taken round-robin. */
+  dispatcher: ReplicaSet;
 }
 
 export interface UpstreamOptions {
@@ -37,8 +46,70 @@ export function createUpstream(
     keepAliveTimeout: 30_000,
     connect: { timeout: connectTimeoutMs },
   };
-  const dispatcher = origins.length > 1 ? new BalancedPool(origins, options) : new Pool(origins[0] as string, options);
-  return { name, prefix, origins, dispatcher };
+  return { name, prefix, origins, dispatcher: new ReplicaSet(origins, options) };
+}
+
+/**
+ * One kept-alive pool per replica. A request goes to replica `pick % n`; each retry of it
+ * (a refused connection, a replica shutting down) to the next one, and a replica that made a
+ * request retry is passed over by others for a while, so a restart costs one try, not many.
+ */
+export class ReplicaSet extends Dispatcher {
+  private readonly pools: Pool[];
+  private readonly passedOverUntil: number[];
+  // The replica each recent request went to last, by pick (a ring: only in-flight ones matter).
+  private readonly lastChoice: ({ pick: number; index: number } | undefined)[] = new Array(1024);
+  private picks = 0;
+
+  constructor(origins: string[], options: Pool.Options) {
+    super();
+    this.pools = origins.map((origin) => new Pool(origin, options));
+    this.passedOverUntil = origins.map(() => 0);
+  }
+
+  /** The round-robin number for a new request (see PICK_HEADER). */
+  nextPick(): number {
+    return this.picks++;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const headers = { ...(options.headers as Record<string, string | string[] | undefined>) };
+    const pick = Number(headers[PICK_HEADER] ?? this.nextPick());
+    const attempt = Number(headers[ATTEMPT_HEADER] ?? 0);
+    delete headers[PICK_HEADER];
+    delete headers[ATTEMPT_HEADER];
+    const index = this.choose(pick, attempt);
+    this.lastChoice[pick % this.lastChoice.length] = { pick, index };
+    return this.pools[index]!.dispatch({ ...options, headers }, handler);
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all(this.pools.map((pool) => pool.close()));
+  }
+
+  override async destroy(): Promise<void> {
+    await Promise.all(this.pools.map((pool) => pool.destroy()));
+  }
+
+  private choose(pick: number, attempt: number): number {
+    const now = Date.now();
+    const count = this.pools.length;
+    if (attempt === 0) return this.firstUsable(pick % count, now);
+    // A retry: the replica the previous try went to failed it. Others skip it for a while too.
+    const last = this.lastChoice[pick % this.lastChoice.length];
+    if (last?.pick !== pick) return this.firstUsable((pick + attempt) % count, now);
+    this.passedOverUntil[last.index] = now + PASS_OVER_MS;
+    return this.firstUsable((last.index + 1) % count, now, last.index);
+  }
+
+  /** From `start` on, the first replica not passed over (and not `except`, when there is another). */
+  private firstUsable(start: number, now: number, except?: number): number {
+    const count = this.pools.length;
+    const order = Array.from({ length: count }, (_, i) => (start + i) % count);
+    return (
+      order.find((i) => i !== except && this.passedOverUntil[i]! <= now) ?? order.find((i) => i !== except) ?? start
+    );
+  }
 }
 
 /** GET `path` from one upstream within `timeoutMs`; the body is left to the caller. */

@@ -78,12 +78,15 @@ describe('GET /docs/openapi.json', () => {
     expect(res.status).toBe(200);
     const doc = await jsonOf(res);
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.servers).toEqual([{ url: '/', description: 'the API gateway' }]);
-    expect(Object.keys(doc.paths)).toEqual(['/users/register', '/users/me', '/products', '/products/{id}']);
+    expect(doc.servers).toEqual([{ url: '/', description: expect.stringContaining('The API gateway'), 'x-internal': false }]);
+    // The services' routes the gateway forwards, then its own probes.
+    expect(Object.keys(doc.paths)).toEqual(['/users/register', '/users/me', '/products', '/products/{id}', '/healthz', '/readyz']);
     expect(doc.paths['/users/register'].post).toMatchObject({ tags: ['users'], summary: 'Create an account' });
     expect(doc.paths['/users/me'].get.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths['/products/{id}'].get.responses['404']).toBeDefined();
-    expect(doc.components.securitySchemes).toEqual({ bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } });
+    expect(doc.components.securitySchemes).toEqual({
+      bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: expect.stringContaining('RFC8725') },
+    });
   });
 
   test('an upstream that is down: the rest is served and the description names the missing one', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -16,6 +17,7 @@ import type { ErrorObject } from 'ajv';
 import { isDatabaseUnavailable } from './db.js';
 import { AppError, codeForStatus, errorEnvelope, PayloadTooLargeError, ServiceUnavailableError, ValidationError } from './errors.js';
 import type { Logger } from './logger.js';
+import { BearerAuthScheme, ProbeSchemas } from './schemas.js';
 import { withTimeout } from './timeout.js';
 import { toValidationError, validatorCompiler } from './validation.js';
 
@@ -48,7 +50,46 @@ export interface CreateAppOptions {
   /** Body limit in bytes (default 1 MiB). */
   bodyLimit?: number;
   /** Trust `X-Forwarded-*` from these proxies (Fastify's trustProxy). */
-  trustProxy?: boolean | string | string[];
+  trustProxy?: boolean | string | string[] | ((address: string, hop: number) => boolean);
+  /** Deadlines for slow and idle clients (defaults: `DEFAULT_CLIENT_TIMEOUTS`). */
+  clientTimeouts?: Partial<ClientTimeouts>;
+}
+
+/** How long a client may take, at the socket level, before it is answered 408 or cut off. */
+export interface ClientTimeouts {
+  /** From the connection (or the end of the previous request) to the last header byte. */
+  headersMs: number;
+  /** For the whole request, body included. */
+  requestMs: number;
+  /** How long an idle kept-alive socket stays open. */
+  keepAliveMs: number;
+  /** A socket with no traffic either way for this long is closed (covers a client that never reads). */
+  idleSocketMs: number;
+}
+
+export const DEFAULT_CLIENT_TIMEOUTS: ClientTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, idleSocketMs: 60_000 };
+// How often Node looks for requests over their header or request deadline (its default, 30 s, lets
+// a slow client live up to 30 s past either).
+const DEADLINE_CHECK_INTERVAL_MS = 500;
+
+/** A header on the 503 a closing process answers: the request was not processed, so any replica may take it. */
+export const NOT_PROCESSED_HEADER = 'x-not-processed';
+
+interface Lifecycle {
+  /** Not ready any more; every answer closes its connection so clients move to another replica. */
+  draining: boolean;
+  /** Closing: a request that still arrives is answered 503 without being processed. */
+  closing: boolean;
+}
+const lifecycles = new WeakMap<object, Lifecycle>();
+
+/**
+ * The first step of a graceful shutdown: `/readyz` answers 503 and every answer carries
+ * `Connection: close`, so kept-alive clients leave one by one while requests are still served.
+ */
+export function beginDraining(app: App): void {
+  const lifecycle = lifecycles.get(app);
+  if (lifecycle) lifecycle.draining = true;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -100,8 +141,11 @@ export async function createApp({
   openapi,
   bodyLimit = DEFAULT_BODY_LIMIT,
   trustProxy = false,
+  clientTimeouts,
 }: CreateAppOptions): Promise<App> {
   if (!serviceName) throw new Error('serviceName is required');
+  const timeouts = { ...DEFAULT_CLIENT_TIMEOUTS, ...clientTimeouts };
+  const lifecycle: Lifecycle = { draining: false, closing: false };
   // App is typed with Fastify's base logger: widen pino's Logger to it so the instance's type matches App.
   const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
@@ -116,8 +160,19 @@ export async function createApp({
     },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // A request arriving while the app closes gets the envelope (the onRequest hook below), not Fastify's own body.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void): Server =>
+      createServer(
+        {
+          headersTimeout: timeouts.headersMs,
+          requestTimeout: timeouts.requestMs,
+          keepAliveTimeout: timeouts.keepAliveMs,
+          connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS,
+        },
+        handler,
+      ).setTimeout(timeouts.idleSocketMs),
     routerOptions: { ignoreTrailingSlash: true },
     // Errors Fastify raises before routing (a broken %-escape, an over-long parameter) get the envelope too.
     frameworkErrors: (error, _request, reply) => {
@@ -128,9 +183,22 @@ export async function createApp({
 
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('caller', null);
+  lifecycles.set(app, lifecycle);
+  app.addHook('preClose', async () => {
+    lifecycle.draining = true;
+    lifecycle.closing = true;
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (lifecycle.draining) reply.header('connection', 'close');
+    if (lifecycle.closing) {
+      throw new AppError(`${serviceName} is shutting down`, {
+        status: 503,
+        code: 'service_unavailable',
+        headers: { connection: 'close', 'retry-after': '1', [NOT_PROCESSED_HEADER]: 'shutting-down' },
+      });
+    }
     // Every answer is JSON (or the docs): never let a browser guess otherwise.
     reply.header('x-content-type-options', 'nosniff');
     // Answers to a signed-in caller, and everything under /users (tokens, profiles), are personal:
@@ -149,19 +217,18 @@ export async function createApp({
     request.log.info({ method: request.method, url: request.url }, 'client aborted');
   });
 
-  // PostgreSQL cannot store a NUL character in text: refuse it at the edge (400) instead of
-  // letting the database turn it into a 500.
+  // Text PostgreSQL cannot store as sent: a NUL character (a 500 from the database) or half of a
+  // UTF-16 surrogate pair (silently stored as U+FFFD). Refused at the edge with a 400.
   app.addHook('preValidation', async (request) => {
     for (const [location, value] of [
       ['body', request.body],
       ['querystring', request.query],
       ['params', request.params],
     ] as const) {
-      const path = pathOfNul(value);
+      const path = pathOfUnstorableText(value);
       if (path !== undefined) {
-        throw new ValidationError(`${path || location} must not contain a NUL character`, [
-          { path: path || location, location, message: 'must not contain a NUL character' },
-        ]);
+        const message = 'must not contain a NUL character or an unpaired surrogate';
+        throw new ValidationError(`${path || location} ${message}`, [{ path: path || location, location, message }]);
       }
     }
   });
@@ -190,14 +257,20 @@ export async function createApp({
     openapi: {
       openapi: '3.1.0',
       info: openapi ?? { title: serviceName, version: '0.1.0' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: { securitySchemes: { bearerAuth: BearerAuthScheme } },
     },
     transform: ({ schema, url }) => ({ schema: withOptionalDefaults(schema), url }),
   });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ service: serviceName, status: 'ok', uptime: process.uptime() }));
+  // Hidden from a service's own document; the gateway documents its probes with these schemas.
+  app.get('/healthz', { schema: { ...ProbeSchemas.health, hide: true } }, async () => ({
+    service: serviceName,
+    status: 'ok',
+    uptime: process.uptime(),
+  }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/readyz', { schema: { ...ProbeSchemas.readiness, hide: true } }, async (_request, reply) => {
+    if (lifecycle.draining) return reply.code(503).send(errorEnvelope('service_unavailable', `${serviceName} is shutting down`));
     const run = async ([name, check]: [string, ReadinessCheck], critical: boolean) => {
       try {
         await withTimeout(check(), READINESS_TIMEOUT_MS);
@@ -248,15 +321,18 @@ function causeOf(error: Error): string | undefined {
   return typeof cause.code === 'string' ? cause.code : typeof cause.message === 'string' ? cause.message : undefined;
 }
 
-/** The dotted path of the first string holding U+0000 in a parsed JSON value ('' for the value itself), or undefined. */
-function pathOfNul(value: unknown, path = '', depth = 0): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what this looks for
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The dotted path of the first string PostgreSQL cannot store as sent ('' for the value itself), or undefined. */
+function pathOfUnstorableText(value: unknown, path = '', depth = 0): string | undefined {
+  if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? path : undefined;
   if (depth > 32 || value === null || typeof value !== 'object') return undefined;
   // A body the app leaves unparsed (the gateway streams it on) is a stream: its object graph is
   // endless to walk and blocked the event loop. Only parsed values are looked into.
   if (typeof (value as { pipe?: unknown }).pipe === 'function' || Buffer.isBuffer(value)) return undefined;
   for (const [key, inner] of Object.entries(value)) {
-    const found = pathOfNul(inner, path ? `${path}.${key}` : key, depth + 1);
+    const found = pathOfUnstorableText(inner, path ? `${path}.${key}` : key, depth + 1);
     if (found !== undefined) return found;
   }
   return undefined;

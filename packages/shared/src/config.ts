@@ -75,3 +75,26 @@ function refuseDevDefaults(schema: Spec, env: NodeJS.ProcessEnv): void {
 export function isProduction(env: NodeJS.ProcessEnv = process.env): boolean {
   return !env.NODE_ENV || env.NODE_ENV === 'production';
 }
+
+/**
+ * One origin or a comma-separated list of them (`http://a:3002,http://b:3002`).
+ * Only origins: a path would be silently dropped by the proxy, so it is refused instead.
+ */
+export function parseOriginList(name: string, value: string, problems: string[] = []): string[] {
+  const origins: string[] = [];
+  for (const item of value.split(',').map((part) => part.trim())) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      problems.push(`${name} is invalid: "${item}" is not a URL`);
+      continue;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`${name} is invalid: "${item}" must be http or https`);
+    else if (url.pathname !== '/' || url.search || url.hash || url.username || url.password)
+      problems.push(`${name} is invalid: "${item}" must be an origin only (no path, query or credentials)`);
+    else origins.push(url.origin);
+  }
+  if (origins.length === 0 && problems.length === 0) problems.push(`${name} is required but not set`);
+  return origins;
+}

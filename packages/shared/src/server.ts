@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { App } from './app.js';
+import { beginDraining, type App } from './app.js';
 import { loadEnv } from './config.js';
 import { createPool, runMigrations, type Pool } from './db.js';
 import { createLogger, type Logger } from './logger.js';
@@ -33,6 +33,12 @@ export interface StartServiceOptions<C extends ProcessConfig> {
   build: (context: ServiceContext<C>) => Promise<App>;
   /** How long a shutdown may take before the process exits anyway (default 10 s). */
   graceMs?: number;
+  /**
+   * On SIGTERM, how long the process keeps serving, not ready and closing each connection after
+   * its answer, before it stops listening (default 1 s): kept-alive clients move to another
+   * replica without a request lost in between.
+   */
+  drainMs?: number;
 }
 
 /**
@@ -45,6 +51,7 @@ export async function startService<C extends ProcessConfig>({
   loadConfig,
   build,
   graceMs = 10_000,
+  drainMs = 1_000,
 }: StartServiceOptions<C>): Promise<void> {
   loadEnv();
   let logger = createLogger(name);
@@ -72,7 +79,7 @@ export async function startService<C extends ProcessConfig>({
       },
     };
     const app = await build(context);
-    handleShutdown({ app, logger, graceMs, closeResources });
+    handleShutdown({ app, logger, graceMs, drainMs, closeResources });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     logger.info({ address }, 'listening');
   } catch (error) {
@@ -85,11 +92,13 @@ function handleShutdown({
   app,
   logger,
   graceMs,
+  drainMs,
   closeResources,
 }: {
   app: App;
   logger: Logger;
   graceMs: number;
+  drainMs: number;
   closeResources: () => Promise<void>;
 }): void {
   let closing = false;
@@ -103,7 +112,13 @@ function handleShutdown({
     }, graceMs);
     timer.unref();
     try {
-      // New requests get 503 while in-flight ones finish; then consumers, relays, pools close.
+      // SIGTERM is an orchestrated stop (a rolling restart): drain first. Ctrl-C stops at once.
+      if (signal === 'SIGTERM' && drainMs > 0) {
+        beginDraining(app);
+        await new Promise((resolve) => setTimeout(resolve, drainMs));
+      }
+      // Stop listening; a request still arriving gets a 503 saying it was not processed while
+      // in-flight ones finish; then consumers, relays, pools close.
       await app.close();
       await closeResources();
       process.exit(0);

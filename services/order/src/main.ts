@@ -14,9 +14,16 @@ await startService({
       url: config.DATABASE_URL,
       migrations: [EVENTS_MIGRATIONS, new URL('../migrations', import.meta.url)],
     });
-    const productClient = open(createProductClient({ baseUrl: config.PRODUCT_SERVICE_URL, timeoutMs: config.PRODUCT_TIMEOUT_MS }));
+    const productClient = open(createProductClient({ baseUrl: config.productOrigins, timeoutMs: config.PRODUCT_TIMEOUT_MS }));
     const bus = open(
-      await createEventBus({ url: config.EVENT_BUS_URL, namespace: config.EVENT_BUS_NAMESPACE, name: SERVICE_NAME, logger }),
+      await createEventBus({
+        url: config.EVENT_BUS_URL,
+        namespace: config.EVENT_BUS_NAMESPACE,
+        user: config.EVENT_BUS_USER,
+        password: config.EVENT_BUS_PASSWORD,
+        name: SERVICE_NAME,
+        logger,
+      }),
     );
     open(await startOrderEvents({ pool, bus, logger }));
     open(pruneKeysPeriodically(pool));

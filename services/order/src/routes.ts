@@ -36,6 +36,7 @@ export function registerOrderRoutes(app: App, { service, verifyToken }: { servic
     {
       onRequest: [signedIn],
       schema: {
+        operationId: 'placeOrder',
         tags,
         security,
         summary: 'Place an order',
@@ -46,7 +47,7 @@ export function registerOrderRoutes(app: App, { service, verifyToken }: { servic
           'With an `Idempotency-Key`, a retry with the same body gets the first answer again (same order); another body under the key is a 409.',
         body: PlaceOrderBody,
         headers: PlaceOrderHeaders,
-        response: { 201: OrderReply, ...errorResponses(400, 401, 403, 409, 413, 415, 502, 503, 504) },
+        response: { 201: OrderReply, ...errorResponses(400, 401, 403, 409, 413, 415, 500, 502, 503, 504) },
       },
     },
     async (request, reply) => {
@@ -70,12 +71,13 @@ export function registerOrderRoutes(app: App, { service, verifyToken }: { servic
     {
       onRequest: [signedIn],
       schema: {
+        operationId: 'listOrders',
         tags,
         security,
         summary: "List orders: the caller's own, or everyone's for an admin",
         description: 'Newest first. An admin may filter with `userId`; anyone else may pass only their own id.',
         querystring: ListOrdersQuery,
-        response: { 200: OrderListReply, ...errorResponses(400, 401, 403, 503) },
+        response: { 200: OrderListReply, ...errorResponses(400, 401, 403, 500, 503) },
       },
     },
     async (request) => {
@@ -90,11 +92,13 @@ export function registerOrderRoutes(app: App, { service, verifyToken }: { servic
     {
       onRequest: [signedIn],
       schema: {
+        operationId: 'getOrder',
         tags,
         security,
         summary: 'Get an order (owner or admin; anyone else gets 404)',
+        description: "The order with its lines as they were priced; another user's order answers 404, as if it did not exist.",
         params: OrderIdParams,
-        response: { 200: OrderReply, ...errorResponses(400, 401, 404, 503) },
+        response: { 200: OrderReply, ...errorResponses(400, 401, 404, 500, 503) },
       },
     },
     async (request) => ({ order: toOrderView(await service.getOrder(callerOf(request), request.params.id)) }),
@@ -105,12 +109,13 @@ export function registerOrderRoutes(app: App, { service, verifyToken }: { servic
     {
       onRequest: [signedIn],
       schema: {
+        operationId: 'cancelOrder',
         tags,
         security,
         summary: 'Cancel an order (owner or admin)',
-        description: 'Allowed while the order is pending or confirmed; otherwise 409.',
+        description: 'Allowed while the order is pending or confirmed; otherwise 409. Takes no body.',
         params: OrderIdParams,
-        response: { 200: OrderReply, ...errorResponses(400, 401, 404, 409, 503) },
+        response: { 200: OrderReply, ...errorResponses(400, 401, 404, 409, 413, 415, 500, 503) },
       },
     },
     async (request) => ({ order: toOrderView(await service.cancelOrder(callerOf(request), request.params.id)) }),

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { IdParams, PageFields, PaginationQuery, Uuid, UuidOf } from '@mini/shared';
+import { IdParams, PageFields, PaginationQuery, Timestamp, Uuid, UuidOf } from '@mini/shared';
 import { ORDER_STATUSES, type OrderStatus } from './rules.js';
 
 // The HTTP contract of the order service (DESIGN.md "Orders") and its OpenAPI.
@@ -10,13 +10,15 @@ export const MAX_QUANTITY = 1000;
 
 export const OrderIdParams = IdParams;
 
-const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, description: 'How many (1..1000)' });
+const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, format: 'int32', description: 'How many (1..1000)' });
 const OwnerId = Type.Optional(UuidOf("Whose order it is: the caller's own id unless the caller is an admin (default: the caller)"));
 
 const OneProductBody = Type.Object(
   {
     productId: Uuid,
-    quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, default: 1, description: 'How many (1..1000, default 1)' })),
+    quantity: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, format: 'int32', default: 1, description: 'How many (1..1000, default 1)' }),
+    ),
     userId: OwnerId,
   },
   { additionalProperties: false, title: 'One product' },
@@ -82,20 +84,25 @@ export const OrderStatusSchema = Type.Unsafe<OrderStatus>({
 
 export const OrderLine = Type.Object({
   productId: Uuid,
-  name: Type.String({ description: 'Product name when the order was placed' }),
+  name: Type.String({ maxLength: 200, description: 'Product name when the order was placed' }),
   unitPrice: money('Unit price when the order was placed'),
-  quantity: Type.Integer({ minimum: 1 }),
+  quantity: Quantity,
   lineTotal: money('unitPrice x quantity'),
 });
 
-const LineShort = Type.Object({ productId: Uuid, requested: Type.Integer({ minimum: 1 }), available: Type.Integer({ minimum: 0 }) });
+// Counts of units as the product service keeps them (PostgreSQL integers).
+const Units = (minimum: number) => Type.Integer({ minimum, maximum: 2_147_483_647, format: 'int32' });
+const LineShort = Type.Object({ productId: Uuid, requested: Units(1), available: Units(0) });
 
 export const RejectionReasonSchema = Type.Union(
   [
-    Type.Object({ code: Type.Literal('out_of_stock'), lines: Type.Array(LineShort, { description: 'The lines stock could not cover' }) }),
+    Type.Object({
+      code: Type.Literal('out_of_stock'),
+      lines: Type.Array(LineShort, { maxItems: MAX_LINES, description: 'The lines stock could not cover' }),
+    }),
     Type.Object({
       code: Type.Literal('product_unavailable'),
-      productIds: Type.Array(Uuid, { description: 'Products gone from the catalog' }),
+      productIds: Type.Array(Uuid, { maxItems: MAX_LINES, description: 'Products gone from the catalog' }),
     }),
   ],
   { description: 'Why the order was rejected (only on rejected orders)' },
@@ -106,13 +113,13 @@ export const Order = Type.Object({
   userId: Uuid,
   status: OrderStatusSchema,
   reason: Type.Optional(RejectionReasonSchema),
-  items: Type.Array(OrderLine),
+  items: Type.Array(OrderLine, { maxItems: MAX_LINES }),
   total: money('Sum of the line totals'),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
 });
 export type Order = Static<typeof Order>;
 
 export const OrderReply = Type.Object({ order: Order });
 
-export const OrderListReply = Type.Object({ orders: Type.Array(Order), ...PageFields });
+export const OrderListReply = Type.Object({ orders: Type.Array(Order, { maxItems: 100 }), ...PageFields });

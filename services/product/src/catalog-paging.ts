@@ -38,9 +38,10 @@ export function parseCursor(raw: string): Parsed<CatalogPosition> {
   if (!/^[A-Za-z0-9_-]+$/.test(raw)) return { ok: false, message: MESSAGE };
   const [createdAt = '', id = '', ...rest] = Buffer.from(raw, 'base64url').toString('utf8').split(SEPARATOR);
   if (rest.length > 0 || !INSTANT.test(createdAt) || !UUID.test(id)) return { ok: false, message: MESSAGE };
-  // A well-formed but impossible instant (February 30th) would reach PostgreSQL as an error.
+  // A well-formed but impossible instant (February 30th, or the year 0000 that JavaScript has and
+  // PostgreSQL does not) would reach PostgreSQL as an error.
   const millis = Date.parse(`${createdAt.slice(0, 23)}Z`);
-  if (Number.isNaN(millis) || new Date(millis).toISOString().slice(0, 23) !== createdAt.slice(0, 23)) {
+  if (Number.isNaN(millis) || createdAt.startsWith('0000') || new Date(millis).toISOString().slice(0, 23) !== createdAt.slice(0, 23)) {
     return { ok: false, message: MESSAGE };
   }
   return { ok: true, value: { createdAt, id } };

@@ -13,7 +13,14 @@ await startService({
       migrations: [EVENTS_MIGRATIONS, new URL('../migrations', import.meta.url)],
     });
     const bus = open(
-      await createEventBus({ url: config.EVENT_BUS_URL, namespace: config.EVENT_BUS_NAMESPACE, name: SERVICE_NAME, logger }),
+      await createEventBus({
+        url: config.EVENT_BUS_URL,
+        namespace: config.EVENT_BUS_NAMESPACE,
+        user: config.EVENT_BUS_USER,
+        password: config.EVENT_BUS_PASSWORD,
+        name: SERVICE_NAME,
+        logger,
+      }),
     );
     open(await startProductEvents({ pool, bus, logger }));
     return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), bus });

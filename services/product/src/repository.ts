@@ -26,6 +26,9 @@ export interface NewProduct {
 /** A stock edit that cannot lose a concurrent reservation: relative, or conditional on the value read. */
 export type StockChange = { delta: number } | { set: number; expected: number };
 
+/** The largest stock a product can hold (a PostgreSQL integer). */
+export const MAX_STOCK = 2_147_483_647;
+
 /** Fields an admin edit changes; absent ones keep their value. */
 export type ProductChanges = Partial<Omit<NewProduct, 'stock'>> & { stock?: StockChange | undefined };
 
@@ -219,7 +222,8 @@ export async function updateProduct(db: Queryable, id: string, changes: ProductC
   if (stock && 'delta' in stock) {
     params.push(stock.delta);
     assignments.push(`stock = stock + $${params.length}`);
-    conditions.push(`stock + $${params.length} >= 0`);
+    // In bigint: an integer sum past 2^31 - 1 would be an error, not a false condition.
+    conditions.push(`stock::bigint + $${params.length} BETWEEN 0 AND ${MAX_STOCK}`);
   } else if (stock) {
     params.push(stock.set, stock.expected);
     assignments.push(`stock = $${params.length - 1}`);

@@ -1,4 +1,4 @@
-import { adminOnly, authRequired, errorResponses, type App, type TokenVerifier } from '@mini/shared';
+import { adminOnly, authRequired, errorResponses, PUBLIC, type App, type TokenVerifier } from '@mini/shared';
 import { Type } from 'typebox';
 import { CreateProductBody, ListProductsQuery, ProductIdParams, ProductListReply, ProductReply, UpdateProductBody } from './schemas.js';
 import type { ProductService } from './service.js';
@@ -15,6 +15,7 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
       '/products',
       {
         schema: {
+          operationId: 'listProducts',
           tags,
           summary: 'List products',
           description:
@@ -22,8 +23,9 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
             '`nextCursor` of one page as `after` to get the next. `q` filters by name; `ids` looks up given products in one request ' +
             '(up to 100; the default limit becomes 100 then), answering only those that exist. `total` is exact, except for a search ' +
             'with very many matches (then `totalCapped` is true and `total` a lower bound).',
+          security: PUBLIC,
           querystring: ListProductsQuery,
-          response: { 200: ProductListReply, ...errorResponses(400) },
+          response: { 200: ProductListReply, ...errorResponses(400, 500, 503) },
         },
       },
       async (request) => service.listProducts(request.query),
@@ -33,10 +35,13 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
       '/products/:id',
       {
         schema: {
+          operationId: 'getProduct',
           tags,
           summary: 'Get a product',
+          description: 'One product of the catalog, with its current price and what can still be sold.',
+          security: PUBLIC,
           params: ProductIdParams,
-          response: { 200: ProductReply, ...errorResponses(400, 404) },
+          response: { 200: ProductReply, ...errorResponses(400, 404, 500, 503) },
         },
       },
       async (request) => ({ product: await service.getProduct(request.params.id) }),
@@ -47,11 +52,13 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
       {
         onRequest: adminGuard,
         schema: {
+          operationId: 'createProduct',
           tags,
           summary: 'Create a product (admin)',
+          description: 'Adds a product to the catalog; `Location` names it. `stock` defaults to 0.',
           security,
           body: CreateProductBody,
-          response: { 201: ProductReply, ...errorResponses(400, 401, 403, 413, 503) },
+          response: { 201: ProductReply, ...errorResponses(400, 401, 403, 413, 415, 500, 503) },
         },
       },
       async (request, reply) => {
@@ -65,13 +72,16 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
       {
         onRequest: adminGuard,
         schema: {
+          operationId: 'updateProduct',
           tags,
           summary: 'Change some fields of a product (admin)',
-          description: 'Only the fields given change; at least one is required. Bumps `updatedAt`.',
+          description:
+            'Only the fields given change; at least one is required. Bumps `updatedAt`. A stock change that no longer applies ' +
+            '(`expectedStock` is stale, or `stockDelta` would go below 0) is a 409.',
           security,
           params: ProductIdParams,
           body: UpdateProductBody,
-          response: { 200: ProductReply, ...errorResponses(400, 401, 403, 404, 413, 503) },
+          response: { 200: ProductReply, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 500, 503) },
         },
       },
       async (request) => ({ product: await service.updateProduct(request.params.id, request.body) }),
@@ -82,11 +92,13 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
       {
         onRequest: adminGuard,
         schema: {
+          operationId: 'deleteProduct',
           tags,
           summary: 'Delete a product (admin)',
+          description: 'Removes it from the catalog; orders placed already keep their snapshot of it.',
           security,
           params: ProductIdParams,
-          response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 503) },
+          response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 413, 415, 500, 503) },
         },
       },
       async (request, reply) => {

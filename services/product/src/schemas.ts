@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { IdParams, PageFields, PaginationQuery, Uuid } from '@mini/shared';
+import { IdParams, PageFields, PaginationQuery, Timestamp, Uuid } from '@mini/shared';
 import { SEARCH_COUNT_LIMIT } from './catalog-paging.js';
-import { MAX_IDS_PER_LOOKUP } from './rules.js';
+import { MAX_IDS_PER_LOOKUP, MAX_PRICE_CENTS } from './rules.js';
 
 const Name = Type.String({
   minLength: 1,
@@ -14,6 +14,8 @@ const Description = Type.String({ maxLength: 2000, description: 'Free text, 0..2
 
 const PriceInput = Type.Unsafe<number | string>({
   type: ['number', 'string'],
+  // A string this long is no price anyone means; the bound exists so the API states one.
+  maxLength: 100,
   description:
     'Amount >= 0 and <= 1000000.00, as a JSON number or a numeric string (" 19.99 " is fine; exponents, hex, NaN and Infinity are not). ' +
     'Rounded half-up to cents on its decimal digits: 19.999 -> 20.00, 1.005 -> 1.01.',
@@ -21,7 +23,7 @@ const PriceInput = Type.Unsafe<number | string>({
 });
 
 const stock = (options: { default?: number; description?: string } = {}) =>
-  Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Units in stock, 0..1000000', ...options });
+  Type.Integer({ minimum: 0, maximum: 1_000_000, format: 'int32', description: 'Units in stock, 0..1000000', ...options });
 
 /** `{ id }` path parameters. */
 export const ProductIdParams = IdParams;
@@ -32,6 +34,7 @@ export const ListProductsQuery = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: 100,
+        format: 'int32',
         description: 'Page size, 1..100; default 20, or 100 when `ids` is given so one request returns every listed product',
       }),
     ),
@@ -59,6 +62,8 @@ export const ListProductsQuery = Type.Object(
     ids: Type.Optional(
       Type.String({
         minLength: 1,
+        // Room for 100 ids in any form the list accepts (`urn:uuid:` prefixes, blanks around commas).
+        maxLength: MAX_IDS_PER_LOOKUP * 64,
         description:
           `Only these products: 1..${MAX_IDS_PER_LOOKUP} comma-separated UUIDs (a malformed one is a 400). ` +
           'Ids that match no product are simply absent from the answer, so a caller looking up the lines of an order compares the ids it gets back.',
@@ -94,6 +99,7 @@ export const UpdateProductBody = Type.Object(
       Type.Integer({
         minimum: -1_000_000,
         maximum: 1_000_000,
+        format: 'int32',
         description: 'Adds to (or, negative, takes from) what can be sold, whatever it is now; 409 if it would go below 0',
       }),
     ),
@@ -110,12 +116,13 @@ export type UpdateProductBody = Static<typeof UpdateProductBody>;
 export const Product = Type.Object(
   {
     id: Uuid,
-    name: Type.String(),
-    description: Type.String(),
-    price: Type.Number({ minimum: 0, description: 'Amount with at most 2 decimals, e.g. 19.99' }),
-    stock: Type.Integer({ minimum: 0 }),
-    createdAt: Type.String({ format: 'date-time' }),
-    updatedAt: Type.String({ format: 'date-time' }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.String({ maxLength: 2000 }),
+    price: Type.Number({ minimum: 0, maximum: MAX_PRICE_CENTS / 100, description: 'Amount with at most 2 decimals, e.g. 19.99' }),
+    // What can still be sold: reservations take from it, `stockDelta` may add past 1000000 (a PostgreSQL integer).
+    stock: Type.Integer({ minimum: 0, maximum: 2_147_483_647, format: 'int32' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
   },
   { additionalProperties: false },
 );
@@ -124,10 +131,10 @@ export type Product = Static<typeof Product>;
 export const ProductReply = Type.Object({ product: Product });
 
 export const ProductListReply = Type.Object({
-  products: Type.Array(Product),
+  products: Type.Array(Product, { maxItems: 100 }),
   ...PageFields,
   total: Type.Integer({
-    minimum: 0,
+    ...PageFields.total,
     description:
       'How many products match the filter (all of them, not only those after `after`). Exact, except for a `q` search with more ' +
       `than ${SEARCH_COUNT_LIMIT} matches: then it is ${SEARCH_COUNT_LIMIT} and \`totalCapped\` is true.`,
@@ -137,6 +144,12 @@ export const ProductListReply = Type.Object({
       description: `Present when \`total\` is only a lower bound: a search matched more than ${SEARCH_COUNT_LIMIT} products`,
     }),
   ),
-  nextCursor: Type.Optional(Type.String({ description: 'Pass as `after` to get the next page; absent on the last page' })),
+  nextCursor: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'Pass as `after` to get the next page; absent on the last page',
+    }),
+  ),
 });
 export type ProductListReply = Static<typeof ProductListReply>;

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError, type Pool } from '@mini/shared';
 import { encodeCursor, parseCursor, type CatalogPosition } from './catalog-paging.js';
 import * as repository from './repository.js';
-import type { ProductChanges, ProductRecord, StockChange } from './repository.js';
+import { MAX_STOCK, type ProductChanges, type ProductRecord, type StockChange } from './repository.js';
 import { centsToPrice, MAX_IDS_PER_LOOKUP, normalizeName, normalizeUuid, parseIdList, parsePrice, type Parsed } from './rules.js';
 import type { CreateProductBody, ListProductsQuery, Product, ProductListReply, UpdateProductBody } from './schemas.js';
 
@@ -36,10 +36,13 @@ function stockChange({ stock, expectedStock, stockDelta }: UpdateProductBody): P
 }
 
 function staleStock(input: UpdateProductBody, current: number): ConflictError {
+  const { stockDelta } = input;
   const message =
-    input.stockDelta !== undefined
-      ? `stock is ${current}: taking ${-input.stockDelta} would leave it below 0`
-      : `stock is ${current}, not the expected ${input.expectedStock}: read the product again`;
+    stockDelta === undefined
+      ? `stock is ${current}, not the expected ${input.expectedStock}: read the product again`
+      : stockDelta > 0
+        ? `stock is ${current}: adding ${stockDelta} would take it over ${MAX_STOCK}`
+        : `stock is ${current}: taking ${-stockDelta} would leave it below 0`;
   return new ConflictError(message, [{ path: 'stock', location: 'body', message, stock: current }]);
 }
 

@@ -12,7 +12,13 @@ export const SERVICE_NAME = 'user-service';
 /** The settings `buildApp` reads. */
 export type AppConfig = Pick<
   Config,
-  'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWT_PRIVATE_KEY' | 'TOKEN_TTL_SECONDS' | 'ADMIN_USERNAME' | 'ADMIN_PASSWORD'
+  | 'JWT_ISSUER'
+  | 'JWT_AUDIENCE'
+  | 'JWT_PRIVATE_KEY'
+  | 'SIGNING_KEY_ENCRYPTION_KEY'
+  | 'TOKEN_TTL_SECONDS'
+  | 'ADMIN_USERNAME'
+  | 'ADMIN_PASSWORD'
 >;
 
 export interface AppDeps {
@@ -35,6 +41,7 @@ export async function buildApp({ config, logger, pool, keyReloadMs, keyActivatio
   const [signingKeys, passwords] = await Promise.all([
     loadSigningKeys({
       privateKeyPem: config.JWT_PRIVATE_KEY,
+      encryptionKey: config.SIGNING_KEY_ENCRYPTION_KEY,
       repository: createSigningKeyRepository(pool),
       logger,
       ttlSeconds: config.TOKEN_TTL_SECONDS,

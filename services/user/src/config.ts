@@ -1,9 +1,15 @@
 import { createPrivateKey } from 'node:crypto';
-import { ConfigError, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, getConfig, num, port, str, url } from '@mini/shared';
+import { ConfigError, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, getConfig, isProduction, num, port, str, url } from '@mini/shared';
+import { keyEncryptionKeyProblem } from './key-encryption.js';
 import { passwordProblem, usernameProblem } from './rules.js';
 
 /** Development-only admin password: applies only when NODE_ENV is development or test; production requires a real one. */
 export const DEV_ONLY_ADMIN_PASSWORD = 'dev-only-admin-password';
+/**
+ * Development-only key-encryption key (43 base64url characters: 32 bytes), public, for a service
+ * run on its own in development or test; npm start passes the one it generated for this install.
+ */
+export const DEV_ONLY_SIGNING_KEY_ENCRYPTION_KEY = 'dev-only-signing-key-encryption-key-for-dev';
 
 /** Every setting of the user service (envalid specs; read by the deployment checks too). */
 export const configSchema = {
@@ -16,6 +22,12 @@ export const configSchema = {
   JWT_ISSUER: str({ default: 'mini-ecommerce-user-service' }),
   JWT_AUDIENCE: str({ default: 'mini-ecommerce' }),
   JWT_PRIVATE_KEY: str({ default: '', desc: 'PKCS#8 PEM of an Ed25519 key; empty keeps the signing key in user_db' }),
+  // A default of '' rather than none: a JWT_PRIVATE_KEY deployment needs no key-encryption key (loadConfig checks the rest).
+  SIGNING_KEY_ENCRYPTION_KEY: str({
+    default: '',
+    devDefault: DEV_ONLY_SIGNING_KEY_ENCRYPTION_KEY,
+    desc: '32 random bytes, base64 (openssl rand -base64 32): encrypts the signing keys kept in user_db; production requires it unless JWT_PRIVATE_KEY is set',
+  }),
   TOKEN_TTL_SECONDS: num({ default: 3600 }),
   ADMIN_USERNAME: str({ default: 'admin' }),
   ADMIN_PASSWORD: str({ devDefault: DEV_ONLY_ADMIN_PASSWORD, desc: 'password of the admin seeded at first boot' }),
@@ -40,6 +52,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     check('ADMIN_USERNAME', usernameProblem(config.ADMIN_USERNAME)),
     check('ADMIN_PASSWORD', passwordProblem(config.ADMIN_PASSWORD)),
     check('JWT_PRIVATE_KEY', privateKey ? ed25519KeyProblem(privateKey) : null),
+    config.SIGNING_KEY_ENCRYPTION_KEY
+      ? check('SIGNING_KEY_ENCRYPTION_KEY', keyEncryptionKeyProblem(config.SIGNING_KEY_ENCRYPTION_KEY))
+      : !privateKey && isProduction(env)
+        ? 'SIGNING_KEY_ENCRYPTION_KEY is required but not set: it encrypts the signing keys kept in user_db (openssl rand -base64 32), unless JWT_PRIVATE_KEY is set'
+        : null,
   ].filter((problem): problem is string => problem !== null);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   return { ...config, JWT_PRIVATE_KEY: privateKey };

@@ -15,11 +15,14 @@ export interface UserCredentials extends User {
   passwordHash: string;
 }
 
-/** A signing key as stored: JWKs, the private one holding `d`. */
+/** A signing key as stored: the public JWK, and the private one encrypted (src/key-encryption.ts). */
 export interface StoredSigningKey {
   kid: string;
   generation: number;
-  privateJwk: Record<string, unknown>;
+  /** The private JWK encrypted with the key-encryption key; null on a row an earlier version stored in the clear. */
+  encryptedPrivateJwk: string | null;
+  /** The private JWK in the clear, only on such a row, until it is encrypted. */
+  plaintextPrivateJwk?: Record<string, unknown> | null;
   publicJwk: Record<string, unknown>;
   /** When it was stored (absent on a key not stored yet); a key retires when the next generation is created. */
   createdAt?: Date;
@@ -132,7 +135,8 @@ export type UserRepository = ReturnType<typeof createUserRepository>;
 interface SigningKeyRow {
   kid: string;
   generation: number;
-  private_jwk: Record<string, unknown>;
+  private_jwk: Record<string, unknown> | null;
+  private_jwk_encrypted: string | null;
   public_jwk: Record<string, unknown>;
   created_at: Date;
 }
@@ -143,12 +147,13 @@ export function createSigningKeyRepository(db: Pool) {
     /** Every stored key, newest generation first. */
     async findSigningKeys(): Promise<StoredSigningKey[]> {
       const { rows } = await db.query<SigningKeyRow>(
-        'SELECT kid, generation, private_jwk, public_jwk, created_at FROM signing_keys ORDER BY generation DESC',
+        'SELECT kid, generation, private_jwk, private_jwk_encrypted, public_jwk, created_at FROM signing_keys ORDER BY generation DESC',
       );
       return rows.map((row) => ({
         kid: row.kid,
         generation: row.generation,
-        privateJwk: row.private_jwk,
+        encryptedPrivateJwk: row.private_jwk_encrypted,
+        ...(row.private_jwk ? { plaintextPrivateJwk: row.private_jwk } : {}),
         publicJwk: row.public_jwk,
         createdAt: row.created_at,
       }));
@@ -161,11 +166,20 @@ export function createSigningKeyRepository(db: Pool) {
     },
 
     /** Stores `key` unless its generation already has a key (another replica won the race); true when stored. */
-    async insertSigningKeyIfAbsent(key: StoredSigningKey): Promise<boolean> {
+    async insertSigningKeyIfAbsent(key: StoredSigningKey & { encryptedPrivateJwk: string }): Promise<boolean> {
       const { rowCount } = await db.query(
-        `INSERT INTO signing_keys (kid, generation, algorithm, private_jwk, public_jwk) VALUES ($1, $2, 'EdDSA', $3, $4)
+        `INSERT INTO signing_keys (kid, generation, algorithm, private_jwk_encrypted, public_jwk) VALUES ($1, $2, 'EdDSA', $3, $4)
          ON CONFLICT (generation) DO NOTHING`,
-        [key.kid, key.generation, JSON.stringify(key.privateJwk), JSON.stringify(key.publicJwk)],
+        [key.kid, key.generation, key.encryptedPrivateJwk, JSON.stringify(key.publicJwk)],
+      );
+      return rowCount === 1;
+    },
+
+    /** Replaces the private key a row holds in the clear by `encrypted`; false when it was encrypted already (by another replica). */
+    async encryptStoredPrivateKey(kid: string, encrypted: string): Promise<boolean> {
+      const { rowCount } = await db.query(
+        'UPDATE signing_keys SET private_jwk_encrypted = $2, private_jwk = NULL WHERE kid = $1 AND private_jwk_encrypted IS NULL',
+        [kid, encrypted],
       );
       return rowCount === 1;
     },

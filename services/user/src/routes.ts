@@ -1,5 +1,15 @@
 import { Type } from 'typebox';
-import { adminOnly, authRequired, callerOf, errorResponses, IdParams, PaginationQuery, type App, type TokenVerifier } from '@mini/shared';
+import {
+  adminOnly,
+  authRequired,
+  callerOf,
+  errorResponses,
+  IdParams,
+  PaginationQuery,
+  PUBLIC,
+  type App,
+  type TokenVerifier,
+} from '@mini/shared';
 import { AuthReply, ChangePasswordBody, ChangeRoleBody, JwksReply, LoginBody, RegisterBody, UserListReply, UserReply } from './schemas.js';
 import type { UserService } from './service.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -25,11 +35,14 @@ export function userRoutes({
       '/users/register',
       {
         schema: {
+          operationId: 'registerUser',
           tags,
           summary: 'Create an account',
-          description: 'Creates a plain user and signs them in. Unknown fields, a `role` included, are rejected.',
+          description:
+            'Creates a plain user and signs them in. Unknown fields, a `role` included, are rejected; a username taken in any case is a 409.',
+          security: PUBLIC,
           body: RegisterBody,
-          response: { 201: AuthReply, ...errorResponses(400, 409) },
+          response: { 201: AuthReply, ...errorResponses(400, 409, 413, 415, 500, 503) },
         },
       },
       async (request, reply) => reply.code(201).send(await service.register(request.body)),
@@ -39,11 +52,13 @@ export function userRoutes({
       '/users/login',
       {
         schema: {
+          operationId: 'login',
           tags,
           summary: 'Sign in',
-          description: 'A wrong username and a wrong password answer the same 401.',
+          description: 'A wrong username and a wrong password answer the same 401, in about the same time.',
+          security: PUBLIC,
           body: LoginBody,
-          response: { 200: AuthReply, ...errorResponses(400, 401) },
+          response: { 200: AuthReply, ...errorResponses(400, 401, 413, 415, 500, 503) },
         },
       },
       async (request) => service.login(request.body),
@@ -53,7 +68,14 @@ export function userRoutes({
       '/users/me',
       {
         onRequest: [signedIn],
-        schema: { tags, summary: 'The signed-in user', security, response: { 200: UserReply, ...errorResponses(401) } },
+        schema: {
+          operationId: 'getCurrentUser',
+          tags,
+          summary: 'The signed-in user',
+          description: 'The account the token names; 401 if it no longer exists.',
+          security,
+          response: { 200: UserReply, ...errorResponses(400, 401, 500, 503) },
+        },
       },
       async (request) => ({ user: await service.getMe(callerOf(request)) }),
     );
@@ -63,12 +85,13 @@ export function userRoutes({
       {
         onRequest: [signedIn],
         schema: {
+          operationId: 'getUser',
           tags,
           summary: 'A user by id',
           description: 'The user themselves or an admin; anyone else gets 403.',
           security,
           params: IdParams,
-          response: { 200: UserReply, ...errorResponses(400, 401, 403, 404) },
+          response: { 200: UserReply, ...errorResponses(400, 401, 403, 404, 500, 503) },
         },
       },
       async (request) => ({ user: await service.getUser(callerOf(request), request.params.id) }),
@@ -79,13 +102,14 @@ export function userRoutes({
       {
         onRequest: [signedIn],
         schema: {
+          operationId: 'changePassword',
           tags,
           summary: 'Change your password',
           description:
             'Needs the current password (a wrong one is a 401). Tokens issued before the change stay valid until they expire; sign in again for a new one.',
           security,
           body: ChangePasswordBody,
-          response: { 204: Type.Null({ description: 'Changed' }), ...errorResponses(400, 401) },
+          response: { 204: Type.Null({ description: 'Changed' }), ...errorResponses(400, 401, 413, 415, 500, 503) },
         },
       },
       async (request, reply) => {
@@ -99,6 +123,7 @@ export function userRoutes({
       {
         onRequest: [signedIn, adminOnly],
         schema: {
+          operationId: 'changeUserRole',
           tags,
           summary: "Change a user's role (admin)",
           description:
@@ -106,7 +131,7 @@ export function userRoutes({
           security,
           params: IdParams,
           body: ChangeRoleBody,
-          response: { 200: UserReply, ...errorResponses(400, 401, 403, 404, 409) },
+          response: { 200: UserReply, ...errorResponses(400, 401, 403, 404, 409, 413, 415, 500, 503) },
         },
       },
       async (request) => ({ user: await service.changeRole(request.params.id, request.body.role) }),
@@ -117,12 +142,13 @@ export function userRoutes({
       {
         onRequest: [signedIn, adminOnly],
         schema: {
+          operationId: 'listUsers',
           tags,
           summary: 'All users (admin)',
           description: 'In creation order, paginated.',
           security,
           querystring: PaginationQuery,
-          response: { 200: UserListReply, ...errorResponses(400, 401, 403) },
+          response: { 200: UserListReply, ...errorResponses(400, 401, 403, 500, 503) },
         },
       },
       async (request) => {
@@ -135,10 +161,12 @@ export function userRoutes({
       '/.well-known/jwks.json',
       {
         schema: {
+          operationId: 'getTokenKeys',
           tags: ['keys'],
           summary: 'Public keys that verify access tokens',
           description: 'A JSON Web Key Set (RFC 7517) for local token verification by the other services.',
-          response: { 200: JwksReply },
+          security: PUBLIC,
+          response: { 200: JwksReply, ...errorResponses(400, 500, 503) },
         },
       },
       async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(await jwks()),

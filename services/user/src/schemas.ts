@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PageFields, Uuid } from '@mini/shared';
+import { PageFields, Timestamp, Uuid } from '@mini/shared';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH, USERNAME_PATTERN } from './rules.js';
 
 export const Username = Type.String({
@@ -50,33 +50,47 @@ export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
 export const User = Type.Object(
   {
     id: Uuid,
-    username: Type.String({ description: 'As typed at sign-up' }),
+    username: Type.String({
+      minLength: USERNAME_MIN_LENGTH,
+      maxLength: USERNAME_MAX_LENGTH,
+      pattern: USERNAME_PATTERN,
+      description: 'As typed at sign-up',
+    }),
     role: Role,
-    createdAt: Type.String({ format: 'date-time' }),
+    createdAt: Timestamp,
   },
   { additionalProperties: false },
 );
 
 export const AuthReply = Type.Object(
-  { user: User, token: Type.String({ description: 'EdDSA-signed JWT access token; send it as `Authorization: Bearer <token>`' }) },
+  {
+    user: User,
+    token: Type.String({
+      // About 450 characters; the bound leaves room for long configured issuer and audience names.
+      maxLength: 4096,
+      pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+      description: 'EdDSA-signed JWT access token, valid for at most 1 h; send it as `Authorization: Bearer <token>`',
+    }),
+  },
   { additionalProperties: false },
 );
 
 export const UserReply = Type.Object({ user: User }, { additionalProperties: false });
 
-export const UserListReply = Type.Object({ users: Type.Array(User), ...PageFields }, { additionalProperties: false });
+export const UserListReply = Type.Object({ users: Type.Array(User, { maxItems: 100 }), ...PageFields }, { additionalProperties: false });
 
 /** The public half of a signing key: the schema drops anything else (a private `d` never leaves). */
 export const PublicJwk = Type.Object(
   {
     kty: Type.Literal('OKP'),
     crv: Type.Literal('Ed25519'),
-    x: Type.String(),
-    kid: Type.String(),
+    x: Type.String({ maxLength: 43, pattern: '^[A-Za-z0-9_-]+$', description: 'The public key, base64url' }),
+    kid: Type.String({ maxLength: 128, pattern: '^[A-Za-z0-9_-]+$', description: 'The key id that tokens name' }),
     alg: Type.Literal('EdDSA'),
     use: Type.Literal('sig'),
   },
   { additionalProperties: false },
 );
 
-export const JwksReply = Type.Object({ keys: Type.Array(PublicJwk) }, { additionalProperties: false });
+// The signing key, the next one while it is being published and retired ones while their tokens live: a handful.
+export const JwksReply = Type.Object({ keys: Type.Array(PublicJwk, { maxItems: 100 }) }, { additionalProperties: false });

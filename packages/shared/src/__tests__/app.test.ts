@@ -75,11 +75,22 @@ describe('createApp', () => {
   test.each([
     ['body', { method: 'POST' as const, url: '/things', payload: { name: 'a\u0000b' } }, 'name'],
     ['query', { method: 'GET' as const, url: '/things?limit=1&q=%00' }, 'q'],
-  ])('when the %s holds a NUL character, then 400 naming the field (PostgreSQL could not store it)', async (_where, request, field) => {
+    ['body (a lone high surrogate)', { method: 'POST' as const, url: '/things', payload: '{"name":"a\\ud800b"}' }, 'name'],
+    ['body (a lone low surrogate)', { method: 'POST' as const, url: '/things', payload: '{"name":"\\udc00"}' }, 'name'],
+  ])('when the %s holds text PostgreSQL cannot store, then 400 naming the field', async (_where, request, field) => {
     const app = await buildTestApp();
-    const res = await app.inject(request);
+    const res = await app.inject({ ...request, headers: { 'content-type': 'application/json' } });
     expect(res.statusCode).toBe(400);
-    expect(res.json().error).toMatchObject({ code: 'validation_error', message: `${field} must not contain a NUL character` });
+    expect(res.json().error).toMatchObject({
+      code: 'validation_error',
+      message: `${field} must not contain a NUL character or an unpaired surrogate`,
+    });
+  });
+
+  test('a well-formed surrogate pair (an emoji) is fine', async () => {
+    const app = await buildTestApp();
+    const res = await app.inject({ method: 'POST', url: '/things', payload: { name: 'tea \u{1F375}' } });
+    expect(res.statusCode).not.toBe(400);
   });
 
   test('unknown route: 404 not_found envelope', async () => {

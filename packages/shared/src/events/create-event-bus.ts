@@ -3,6 +3,7 @@ import type { EventBus, EventBusOptions } from './event-bus.js';
 /**
  * Opens the event bus the URL names: `nats://` or `tls://` for NATS JetStream, `postgres://` or
  * `postgresql://` for the pg-boss queue. Only the chosen adapter's client library is loaded.
+ * `user`/`password` are NATS credentials (see `EventBusOptions`).
  */
 export async function createEventBus(options: EventBusOptions): Promise<EventBus> {
   const scheme = schemeOf(options.url);
@@ -14,6 +15,11 @@ export async function createEventBus(options: EventBusOptions): Promise<EventBus
     }
     case 'postgres:':
     case 'postgresql:': {
+      // Ignoring them would connect as someone else than the operator meant.
+      if (options.user || options.password)
+        throw new Error(
+          'EVENT_BUS_USER and EVENT_BUS_PASSWORD are for NATS: a postgres:// EVENT_BUS_URL carries its own user and password',
+        );
       const { createPgEventBus } = await import('./pg-bus.js');
       return createPgEventBus(options);
     }

@@ -52,6 +52,12 @@ export interface EventBusOptions {
    * the NATS stream name and subject prefix, the pg-boss schema. Default `events`.
    */
   namespace?: string;
+  /**
+   * The broker user and password (NATS; a postgres:// URL carries its own). May instead be the
+   * URL's userinfo (`nats://user:pass@host:4222`), not both. The password is never logged.
+   */
+  user?: string;
+  password?: string;
 }
 
 /** The settings of every service that takes part in events: spread them into its configSchema. */
@@ -64,4 +70,11 @@ export const eventBusSettings = {
     default: 'events',
     desc: 'Stream and subject prefix (NATS) or schema (PostgreSQL) of the events; the same for every service',
   }),
+  // Empty: no credentials, for a local broker without authorization (scripts/ensure-nats.sh).
+  // Deployments give each service its own user (compose.yaml, k8s/); the broker refuses anyone else.
+  EVENT_BUS_USER: str({
+    default: '',
+    desc: "This service's NATS user (letters, digits, - and _); the broker lets it publish and consume only its own events",
+  }),
+  EVENT_BUS_PASSWORD: str({ default: '', desc: 'The password of EVENT_BUS_USER (a secret: never logged)' }),
 };

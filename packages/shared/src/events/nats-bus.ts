@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AuthorizationError, connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -16,6 +16,7 @@ import {
 } from '@nats-io/jetstream';
 import type { EventBus, EventBusOptions, EventEnvelope, EventHandler, Subscription } from './event-bus.js';
 import { assertEventName } from './names.js';
+import { natsDurableName, natsInboxPrefix, natsStreamName } from './nats-permissions.js';
 import { withTimeout } from '../timeout.js';
 
 const SECOND_NS = 1_000_000_000;
@@ -32,10 +33,9 @@ const REQUEST_TIMEOUT_MS = 3_000;
 const CHECK_TIMEOUT_MS = 1_500;
 
 /** The NATS JetStream event bus: one stream per namespace, one durable pull consumer per (group, type). */
-export async function createNatsEventBus({ url, name, logger, namespace = 'events' }: EventBusOptions): Promise<EventBus> {
-  assertEventName('namespace', namespace);
-  const stream = namespace.toUpperCase();
-  const nc = await connect({ ...connectionOptions(url), name });
+export async function createNatsEventBus({ url, name, logger, namespace = 'events', user, password }: EventBusOptions): Promise<EventBus> {
+  const stream = natsStreamName(namespace);
+  const nc = await connectTo(url, name, credentialsOf(url, user, password));
   watchConnection(nc, logger).catch(() => undefined);
   const js = jetstream(nc, { timeout: REQUEST_TIMEOUT_MS });
   let jsm: JetStreamManager;
@@ -64,11 +64,7 @@ export async function createNatsEventBus({ url, name, logger, namespace = 'event
     },
 
     async subscribe({ group, type, handler }) {
-      assertEventName('group', group);
-      assertEventName('type', type);
-      // Durable names allow no dots. Two types differing only in '.' vs '_' would share a name; the
-      // server then refuses the second filter subject loudly rather than mixing them.
-      const durable = `${group}--${type.replaceAll('.', '_')}`;
+      const durable = natsDurableName(group, type);
       await ensureConsumer(jsm, stream, {
         durable_name: durable,
         filter_subject: `${namespace}.${type}`,
@@ -105,14 +101,51 @@ export async function createNatsEventBus({ url, name, logger, namespace = 'event
   };
 }
 
-function connectionOptions(url: string) {
+interface Credentials {
+  user: string;
+  pass: string;
+}
+
+/** The user and password from the options or from the URL's userinfo: one place, both halves. */
+function credentialsOf(url: string, user = '', password = ''): Credentials | undefined {
+  const parsed = new URL(url);
+  const inUrl = parsed.username !== '' || parsed.password !== '';
+  if (inUrl && (user || password))
+    throw new Error('event bus credentials are both in EVENT_BUS_URL and in EVENT_BUS_USER/EVENT_BUS_PASSWORD: give them in one place');
+  const found = inUrl ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } : { user, pass: password };
+  if (!found.user && !found.pass) return undefined;
+  if (!found.user) throw new Error('event bus password given without a user: set EVENT_BUS_USER too');
+  if (!found.pass) throw new Error(`event bus user "${found.user}" has no password: set EVENT_BUS_PASSWORD too`);
+  return found;
+}
+
+// Only the broker's own words and the user name go into the error: never the password or the URL.
+async function connectTo(url: string, name: string, credentials: Credentials | undefined): Promise<NatsConnection> {
+  try {
+    return await connect({ ...connectionOptions(url, credentials), name });
+  } catch (error) {
+    if (!(error instanceof AuthorizationError)) throw error;
+    throw new Error(
+      credentials
+        ? `the event bus refused user "${credentials.user}" (NATS: ${error.message}): check EVENT_BUS_USER and EVENT_BUS_PASSWORD`
+        : `the event bus requires credentials (NATS: ${error.message}): set EVENT_BUS_USER and EVENT_BUS_PASSWORD`,
+    );
+  }
+}
+
+function connectionOptions(url: string, credentials: Credentials | undefined) {
   const parsed = new URL(url);
   return {
     servers: `${parsed.hostname}:${parsed.port || '4222'}`,
-    ...(parsed.username ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } : {}),
+    ...credentials,
+    // Replies come to this user's own inbox, the only subjects the broker lets it subscribe to.
+    inboxPrefix: natsInboxPrefix(credentials?.user),
     ...(parsed.protocol === 'tls:' ? { tls: {} } : {}),
     // The broker may be away for minutes: keep trying, and fail requests (not the process) meanwhile.
     maxReconnectAttempts: -1,
+    // Also when it refuses the password on a reconnect (rotated on the broker first): the
+    // connection recovers once both sides agree, instead of closing for good.
+    ignoreAuthErrorAbort: true,
     reconnectTimeWait: 1_000,
     reconnectJitter: 500,
     timeout: REQUEST_TIMEOUT_MS,
@@ -123,9 +156,19 @@ function connectionOptions(url: string) {
 }
 
 async function watchConnection(nc: NatsConnection, logger: EventBusOptions['logger']) {
+  // The broker's complaints (a permission it denies, a refused password on reconnect) would
+  // otherwise go unseen; each distinct one is logged once until the next reconnect.
+  let lastError: string | undefined;
   for await (const status of nc.status()) {
     if (status.type === 'disconnect') logger?.warn({ server: status.server }, 'event bus disconnected');
-    if (status.type === 'reconnect') logger?.info({ server: status.server }, 'event bus reconnected');
+    if (status.type === 'reconnect') {
+      lastError = undefined;
+      logger?.info({ server: status.server }, 'event bus reconnected');
+    }
+    if (status.type === 'error' && status.error.message !== lastError) {
+      lastError = status.error.message;
+      logger?.warn({ reason: status.error.message }, 'event bus error');
+    }
   }
 }
 

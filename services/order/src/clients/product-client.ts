@@ -22,8 +22,8 @@ const ProductsPayload = Compile(
 export const MAX_IDS_PER_REQUEST = 100;
 
 export interface ProductClientOptions {
-  /** Base URL of the product service, e.g. `http://127.0.0.1:3002`. */
-  baseUrl: string;
+  /** Base URL of the product service, e.g. `http://127.0.0.1:3002`, or of each of its replicas. */
+  baseUrl: string | readonly string[];
   /** Deadline for one lookup, retries included, request to last byte of the answer (then 504). */
   timeoutMs?: number;
   /** Kept-alive connections to it. */
@@ -58,27 +58,27 @@ export function createProductClient({
   connections,
   breakerResetMs = 5_000,
 }: ProductClientOptions): ProductClient {
-  const http = createHttpClient({
-    baseUrl,
-    name: 'product service',
-    timeoutMs,
-    connectTimeoutMs: Math.min(1_000, timeoutMs),
-    connections,
-  });
+  const replicas = (typeof baseUrl === 'string' ? [baseUrl] : baseUrl).map((url) =>
+    createHttpClient({ baseUrl: url, name: 'product service', timeoutMs, connectTimeoutMs: Math.min(1_000, timeoutMs), connections }),
+  );
+  let nextReplica = 0;
 
   /** One round trip. Refused -> 503 and slow -> 504 come from the shared HTTP client. */
-  async function requestOnce(path: string, remainingMs: number): Promise<unknown> {
+  async function requestOnce(path: string, remainingMs: number, replica: number): Promise<unknown> {
+    const http = replicas[replica % replicas.length]!;
     const { status, body } = await http.getJson(path, { timeoutMs: remainingMs });
     if (status >= 500) throw new ServiceUnavailableError('product service is unavailable');
     if (status !== 200) throw new BadGatewayError(`product service answered ${status}`);
     return body;
   }
 
+  // Round-robin over the replicas; each retry goes to the next one (a replica restarting refuses).
   async function requestWithRetries(path: string): Promise<unknown> {
     const deadline = Date.now() + timeoutMs;
+    const first = nextReplica++;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await requestOnce(path, Math.max(1, deadline - Date.now()));
+        return await requestOnce(path, Math.max(1, deadline - Date.now()), first + attempt);
       } catch (error) {
         const pause = RETRY_DELAYS_MS[attempt];
         if (pause === undefined || !isRetryable(error)) throw error;
@@ -132,7 +132,7 @@ export function createProductClient({
     findProducts,
     close: async () => {
       breaker.shutdown();
-      await http.close();
+      await Promise.all(replicas.map((http) => http.close()));
     },
   };
 }

@@ -112,7 +112,7 @@ describe('GET /products: paging, order and search', () => {
   test('when q holds a NUL character, then 400 validation_error (it would otherwise reach PostgreSQL and 500)', async () => {
     const res = await list('q=lamp%00');
     expect(res.statusCode).toBe(400);
-    expect(res.json().error).toMatchObject({ code: 'validation_error', message: 'q must not contain a NUL character' });
+    expect(res.json().error).toMatchObject({ code: 'validation_error', message: 'q must not contain a NUL character or an unpaired surrogate' });
   });
 
   test('when nothing matches, then an empty page with total 0', async () => {

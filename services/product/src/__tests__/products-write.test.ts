@@ -249,6 +249,17 @@ describe('PATCH /products/:id', () => {
     expect(res.json().error).toEqual({ code: 'not_found', message: 'product not found' });
   });
 
+  test('when a stockDelta would take the stock past the largest PostgreSQL integer, then 409 (not a 500), and nothing changes', async () => {
+    const before = await createProduct();
+    // Over 2000 deltas of the largest size would get there; the test puts it there directly.
+    const top = 2_147_483_647 - 10;
+    await pool.query('UPDATE products SET stock = $2 WHERE id = $1', [before.id, top]);
+    const res = await app.inject({ method: 'PATCH', url: `/products/${before.id}`, headers: admin, payload: { stockDelta: 11 } });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.message).toBe(`stock is ${top}: adding 11 would take it over 2147483647`);
+    expect((await storedRow(before.id)).stock).toBe(top);
+  });
+
   test('when stock is sent without expectedStock, then 400 saying what to send, and nothing changes', async () => {
     const before = await createProduct();
     const res = await app.inject({ method: 'PATCH', url: `/products/${before.id}`, headers: admin, payload: { stock: 10 } });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import type { App, Pool } from '@mini/shared';
-import { createUserDatabase, startUserService, uniqueName } from './helpers.js';
+import { decryptPrivateJwk } from '../key-encryption.js';
+import { createUserDatabase, startUserService, TEST_KEK, uniqueName } from './helpers.js';
 
 // Every test here boots apps on a database of its own or with names of its own.
 const pools: Pool[] = [];
@@ -107,10 +108,11 @@ describe('signing keys kept in the database', () => {
     expect(res.body).not.toContain('"d"');
     expect(key.kid).toBe(decodeProtectedHeader(token).kid);
     expect(key.kid).toBe(await calculateJwkThumbprint({ kty: key.kty, crv: key.crv, x: key.x }));
-    // The private half is stored (that is what lets replicas share it), just never served.
-    const { rows } = await pool.query<{ private_jwk: { d?: string } }>('SELECT private_jwk FROM signing_keys');
-    expect(rows[0]!.private_jwk.d).toEqual(expect.any(String));
-    expect(res.body).not.toContain(rows[0]!.private_jwk.d);
+    // The private half is stored, encrypted (that is what lets replicas share it), just never served.
+    const { rows } = await pool.query<{ private_jwk_encrypted: string }>('SELECT private_jwk_encrypted FROM signing_keys');
+    const { d } = decryptPrivateJwk(rows[0]!.private_jwk_encrypted, key.kid, TEST_KEK);
+    expect(d).toEqual(expect.any(String));
+    expect(res.body).not.toContain(d);
   });
 });
 
@@ -131,12 +133,24 @@ describe('GET /openapi.json', () => {
     ]);
     expect(doc.paths['/users/me/password'].post.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths['/users/{id}'].patch.security).toEqual([{ bearerAuth: [] }]);
-    expect(Object.keys(doc.paths['/users/{id}'].patch.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409']);
+    expect(Object.keys(doc.paths['/users/{id}'].patch.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '413',
+      '415',
+      '500',
+      '503',
+    ]);
     expect(doc.paths['/users/register'].post.tags).toEqual(['users']);
     expect(doc.paths['/users/me'].get.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths['/users'].get.security).toEqual([{ bearerAuth: [] }]);
-    expect(doc.paths['/users/register'].post.security).toBeUndefined();
-    expect(Object.keys(doc.paths['/users/{id}'].get.responses).sort()).toEqual(['200', '400', '401', '403', '404']);
+    // Public, and said so: OpenAPI's empty security requirement.
+    expect(doc.paths['/users/register'].post.security).toEqual([{}]);
+    expect(Object.keys(doc.paths['/users/{id}'].get.responses).sort()).toEqual(['200', '400', '401', '403', '404', '500', '503']);
     const operations = Object.values(doc.paths as Record<string, Record<string, { responses: unknown }>>).flatMap((path) =>
       Object.values(path),
     );

@@ -5,6 +5,7 @@ import { expect, inject } from 'vitest';
 import { createLogger, createPool, runMigrations, type App, type Pool } from '@mini/shared';
 import { createDatabase } from '@mini/shared/testing';
 import { buildApp, type AppConfig, type AppDeps } from '../app.js';
+import { decodeKeyEncryptionKey, generateKeyEncryptionKey } from '../key-encryption.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -12,10 +13,14 @@ export const TEST_CONFIG: AppConfig = {
   JWT_ISSUER: 'mini-ecommerce-user-service',
   JWT_AUDIENCE: 'mini-ecommerce',
   JWT_PRIVATE_KEY: '',
+  SIGNING_KEY_ENCRYPTION_KEY: generateKeyEncryptionKey(),
   TOKEN_TTL_SECONDS: 3600,
   ADMIN_USERNAME: 'admin',
   ADMIN_PASSWORD: 'admin-password-for-tests',
 };
+
+/** The key-encryption key of TEST_CONFIG, as the signing-key functions take it. */
+export const TEST_KEK = decodeKeyEncryptionKey(TEST_CONFIG.SIGNING_KEY_ENCRYPTION_KEY);
 
 /** A fresh, migrated user database and a pool on it. */
 export async function createUserDatabase(): Promise<{ url: string; pool: Pool }> {

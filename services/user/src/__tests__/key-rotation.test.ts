@@ -3,7 +3,7 @@ import { decodeProtectedHeader } from 'jose';
 import type { App, Pool } from '@mini/shared';
 import { createSigningKeyRepository } from '../repository.js';
 import { createNextSigningKey } from '../signing-keys.js';
-import { createUserDatabase, startUserService } from './helpers.js';
+import { createUserDatabase, startUserService, TEST_KEK } from './helpers.js';
 
 // A rotation stores a newer key generation (what `npm run keys:rotate` does); running replicas
 // pick it up without a restart, and tokens signed with the old key keep working until they expire.
@@ -41,7 +41,7 @@ describe('signing key rotation', () => {
     const before = await service.register();
     const oldKid = kidOf(before.token);
 
-    const rotated = await createNextSigningKey(createSigningKeyRepository(pool));
+    const rotated = await createNextSigningKey(createSigningKeyRepository(pool), TEST_KEK);
     expect(rotated?.generation).toBe(2);
     await pastRefreshLimit();
 
@@ -56,7 +56,7 @@ describe('signing key rotation', () => {
   test('a replica that has not reloaded yet still verifies a token signed with the key another one rotated to', async () => {
     const pool = await freshPool();
     const [a, b] = [await boot(pool), await boot(pool)];
-    await createNextSigningKey(createSigningKeyRepository(pool));
+    await createNextSigningKey(createSigningKeyRepository(pool), TEST_KEK);
     await pastRefreshLimit();
     const shopper = await a.register();
     const res = await b.call({ method: 'GET', url: '/users/me', headers: shopper.headers });
@@ -67,10 +67,10 @@ describe('signing key rotation', () => {
     const pool = await freshPool();
     await boot(pool);
     const repository = createSigningKeyRepository(pool);
-    await createNextSigningKey(repository);
+    await createNextSigningKey(repository, TEST_KEK);
     // Back-date the first key's successor: generation 1 retired two hours ago (tokens live one).
     await pool.query("UPDATE signing_keys SET created_at = now() - interval '2 hours' WHERE generation = 2");
-    const third = await createNextSigningKey(repository);
+    const third = await createNextSigningKey(repository, TEST_KEK);
     const service = await boot(pool);
     const kids = await jwksKids(service);
     const { rows } = await pool.query<{ kid: string }>('SELECT kid FROM signing_keys WHERE generation = 1');
@@ -83,7 +83,7 @@ describe('signing key rotation', () => {
     const pool = await freshPool();
     const service = await boot(pool, 40_000);
     const before = await service.register();
-    const rotated = await createNextSigningKey(createSigningKeyRepository(pool));
+    const rotated = await createNextSigningKey(createSigningKeyRepository(pool), TEST_KEK);
     await pastRefreshLimit();
     expect(await jwksKids(service)).toEqual([rotated!.kid, kidOf(before.token)]);
     expect(kidOf((await service.register()).token)).toBe(kidOf(before.token));
@@ -93,7 +93,7 @@ describe('signing key rotation', () => {
     const pool = await freshPool();
     await boot(pool);
     const repository = createSigningKeyRepository(pool);
-    const results = await Promise.all([createNextSigningKey(repository, 1), createNextSigningKey(repository, 1)]);
+    const results = await Promise.all([createNextSigningKey(repository, TEST_KEK, 1), createNextSigningKey(repository, TEST_KEK, 1)]);
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await repository.findSigningKeys()).map((key) => key.generation)).toEqual([2, 1]);
   });
