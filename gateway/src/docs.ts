@@ -62,6 +62,18 @@ export function createDocsSource({ upstreams, timeoutMs, ttlMs = 30_000, partial
 }
 
 /**
+ * The plugin's CSP with every source outside this origin removed (`https:` fonts and styles,
+ * the validator badge), framing refused, and no `upgrade-insecure-requests`: plain-HTTP
+ * deployments (Compose, local) must not have their assets upgraded to https.
+ */
+export function strictDocsCsp(header: string): string {
+  return header
+    .replace(/\s*upgrade-insecure-requests;?/, '')
+    .replace(/ (https:|validator\.swagger\.io)(?=[ ;])/g, '')
+    .replace(/frame-ancestors [^;]*/, "frame-ancestors 'none'");
+}
+
+/**
  * `/docs/openapi.json`: the combined document; `/docs`: Swagger UI for it,
  * its scripts and styles served by the gateway itself (no CDN).
  */
@@ -71,10 +83,10 @@ export async function registerDocs(app: App, source: DocsSource): Promise<void> 
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     theme: { title: 'Mini eCommerce API' },
-    uiConfig: { deepLinking: true, displayRequestDuration: true, persistAuthorization: true },
+    // No badge from validator.swagger.io: the page loads nothing from elsewhere.
+    uiConfig: { deepLinking: true, displayRequestDuration: true, persistAuthorization: true, validatorUrl: null },
     staticCSP: true,
-    // Plain-HTTP deployments (compose, local) must not have their assets upgraded to https.
-    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+    transformStaticCSP: strictDocsCsp,
     uiHooks: {
       // Swagger UI always loads `./json`, which the plugin fills from this process's own
       // (empty) document: answer it with the combined one instead. No YAML variant.

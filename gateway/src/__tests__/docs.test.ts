@@ -159,6 +159,9 @@ describe('GET /docs', () => {
     const csp = res.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('upgrade-insecure-requests');
+    // Nothing from another origin: no https: sources, no validator badge; no framing.
+    expect(csp).not.toMatch(/https:|validator\.swagger\.io/);
+    expect(csp).toContain("frame-ancestors 'none'");
     const html = await res.text();
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
     expect(assets.length).toBeGreaterThanOrEqual(4);

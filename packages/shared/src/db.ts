@@ -12,7 +12,18 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 /** A connection pool for one service's own database. */
 export function createPool(
   connectionString: string,
-  { max = 10, applicationName, logger }: { max?: number; applicationName?: string; logger?: Logger } = {},
+  {
+    max = 10,
+    applicationName,
+    logger,
+    statementTimeoutMs = 5_000,
+  }: {
+    max?: number;
+    applicationName?: string;
+    logger?: Logger;
+    /** The longest a statement may run (0: no limit, for bulk work such as seeding a test table). */
+    statementTimeoutMs?: number;
+  } = {},
 ): Pool {
   const pool = new pg.Pool({
     connectionString,
@@ -22,8 +33,8 @@ export function createPool(
     // A database that is down or stalled must fail a request fast (503), never hang it: a
     // connection must be had within 2 s, and no statement may run longer than 5 s.
     connectionTimeoutMillis: 2_000,
-    statement_timeout: 5_000,
-    query_timeout: 6_000,
+    statement_timeout: statementTimeoutMs,
+    ...(statementTimeoutMs > 0 ? { query_timeout: statementTimeoutMs + 1_000 } : {}),
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   // (Logged without the error object: pg attaches the whole client to it.)

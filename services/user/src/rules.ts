@@ -29,5 +29,6 @@ export function passwordProblem(password: string): string | null {
 
 /** A profile is readable by its owner and by admins. */
 export function canReadUser(caller: Caller, userId: string): boolean {
-  return caller.role === 'admin' || caller.id === userId;
+  // A UUID is the same id in either case (the path takes both; PostgreSQL compares them so).
+  return caller.role === 'admin' || caller.id.toLowerCase() === userId.toLowerCase();
 }

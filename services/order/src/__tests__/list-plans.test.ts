@@ -17,7 +17,8 @@ beforeAll(async () => {
     databaseUrl,
     dir: [fileURLToPath(EVENTS_MIGRATIONS), fileURLToPath(new URL('../../migrations', import.meta.url))],
   });
-  pool = createPool(databaseUrl, { max: 2 });
+  // Seeding 100,000 rows can take longer than a request's 5 s statement limit on a busy machine.
+  pool = createPool(databaseUrl, { max: 2, statementTimeoutMs: 0 });
   // The lines' foreign-key checks would take most of the seeding time: this seed is consistent by construction.
   const seeder = await pool.connect();
   await seeder.query("SET session_replication_role = 'replica'");

@@ -18,7 +18,8 @@ beforeAll(async () => {
     databaseUrl,
     dir: [fileURLToPath(EVENTS_MIGRATIONS), fileURLToPath(new URL('../../migrations', import.meta.url))],
   });
-  pool = createPool(databaseUrl, { max: 2 });
+  // Seeding 100,000 rows can take longer than a request's 5 s statement limit on a busy machine.
+  pool = createPool(databaseUrl, { max: 2, statementTimeoutMs: 0 });
   // 30 words in 200 combinations: "lamp" matches 5% of names, "oak lamp 123" a handful.
   await pool.query(
     `INSERT INTO products (name, description, price_cents, stock, created_at)

@@ -36,4 +36,8 @@ describe('canReadUser', () => {
     expect(canReadUser({ id: 'other', username: 'boss', role: 'admin' }, id)).toBe(true);
     expect(canReadUser({ id: 'other', username: 'you', role: 'user' }, id)).toBe(false);
   });
+
+  test('the owner may spell their own id in upper case', () => {
+    expect(canReadUser({ id, username: 'me', role: 'user' }, id.toUpperCase())).toBe(true);
+  });
 });
