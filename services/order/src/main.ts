@@ -1,4 +1,4 @@
-import { createEventBus, EVENTS_MIGRATIONS, startService, tokenVerifierFrom } from '@mini/shared';
+import { createEventBus, eventBusOptionsFrom, EVENTS_MIGRATIONS, startService, tokenVerifierFrom } from '@mini/shared';
 import { buildApp, SERVICE_NAME } from './app.js';
 import { createProductClient } from './clients/product-client.js';
 import { loadConfig } from './config.js';
@@ -15,16 +15,7 @@ await startService({
       migrations: [EVENTS_MIGRATIONS, new URL('../migrations', import.meta.url)],
     });
     const productClient = open(createProductClient({ baseUrl: config.productOrigins, timeoutMs: config.PRODUCT_TIMEOUT_MS }));
-    const bus = open(
-      await createEventBus({
-        url: config.EVENT_BUS_URL,
-        namespace: config.EVENT_BUS_NAMESPACE,
-        user: config.EVENT_BUS_USER,
-        password: config.EVENT_BUS_PASSWORD,
-        name: SERVICE_NAME,
-        logger,
-      }),
-    );
+    const bus = open(await createEventBus({ ...eventBusOptionsFrom(config), name: SERVICE_NAME, logger }));
     open(await startOrderEvents({ pool, bus, logger }));
     open(pruneKeysPeriodically(pool));
     return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), productClient, bus });

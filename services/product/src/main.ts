@@ -1,4 +1,4 @@
-import { createEventBus, EVENTS_MIGRATIONS, startService, tokenVerifierFrom } from '@mini/shared';
+import { createEventBus, eventBusOptionsFrom, EVENTS_MIGRATIONS, startService, tokenVerifierFrom } from '@mini/shared';
 import { buildApp, SERVICE_NAME } from './app.js';
 import { loadConfig } from './config.js';
 import { startProductEvents } from './events.js';
@@ -12,16 +12,7 @@ await startService({
       url: config.DATABASE_URL,
       migrations: [EVENTS_MIGRATIONS, new URL('../migrations', import.meta.url)],
     });
-    const bus = open(
-      await createEventBus({
-        url: config.EVENT_BUS_URL,
-        namespace: config.EVENT_BUS_NAMESPACE,
-        user: config.EVENT_BUS_USER,
-        password: config.EVENT_BUS_PASSWORD,
-        name: SERVICE_NAME,
-        logger,
-      }),
-    );
+    const bus = open(await createEventBus({ ...eventBusOptionsFrom(config), name: SERVICE_NAME, logger }));
     open(await startProductEvents({ pool, bus, logger }));
     return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), bus });
   },

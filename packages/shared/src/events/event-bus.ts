@@ -78,3 +78,18 @@ export const eventBusSettings = {
   }),
   EVENT_BUS_PASSWORD: str({ default: '', desc: 'The password of EVENT_BUS_USER (a secret: never logged)' }),
 };
+
+/** The bus options that `eventBusSettings` read, from a service's checked settings. */
+export function eventBusOptionsFrom(config: {
+  EVENT_BUS_URL: string;
+  EVENT_BUS_NAMESPACE: string;
+  EVENT_BUS_USER: string;
+  EVENT_BUS_PASSWORD: string;
+}): Pick<EventBusOptions, 'url' | 'namespace' | 'user' | 'password'> {
+  return {
+    url: config.EVENT_BUS_URL,
+    namespace: config.EVENT_BUS_NAMESPACE,
+    user: config.EVENT_BUS_USER,
+    password: config.EVENT_BUS_PASSWORD,
+  };
+}
