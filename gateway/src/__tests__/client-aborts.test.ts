@@ -9,12 +9,14 @@ import { buildApp } from '../app.js';
 // A client that hangs up before (or while) its answer arrives is routine, not a failure: the
 // gateway logs it as one info line, without a stack, and nothing at warn or error.
 const lines: Record<string, unknown>[] = [];
+const upstreamUrls: string[] = [];
 let upstream: Server;
 let gateway: App;
 let port: number;
 
 beforeAll(async () => {
   upstream = createServer((req, res) => {
+    upstreamUrls.push(req.url ?? '');
     if (req.url === '/products/slow') {
       setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"slow":true}'), 300);
     } else if (req.url === '/products/trickle') {
@@ -79,6 +81,21 @@ describe('a client that hangs up', () => {
     await hangUp('/products/trickle', 'abort-midway', (received) => received.includes('"half"'));
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(linesOf('abort-midway')).toEqual([expect.objectContaining({ level: 30, msg: 'client aborted' })]);
+  });
+
+  test('when it leaves in the middle of its own request body, then one info line "client aborted", and nothing goes upstream', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      'POST /products/half-sent HTTP/1.1\r\nHost: shop\r\nX-Request-Id: abort-body\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await vi.waitFor(() => expect(linesOf('abort-body')).toHaveLength(1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(linesOf('abort-body')).toEqual([expect.objectContaining({ level: 30, msg: 'client aborted', url: '/products/half-sent' })]);
+    expect(upstreamUrls).not.toContain('/products/half-sent');
   });
 
   test('when it stays, then its request is logged as completed, once', async () => {
