@@ -110,14 +110,16 @@ export function serviceEnvironment(
   const host = '127.0.0.1';
   const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://${host}:${options.ports[s]}`])) as Record<ServiceName, string>;
   const all = upstreams ?? { user: [urls.user], product: [urls.product], order: [urls.order] };
-  // The gateway balances over every instance, the order service over the product instances;
-  // other service-to-service calls (the JWKS) go to the first one.
+  // Every caller knows every instance: the gateway balances over them, the order service over the
+  // product instances, and product and order ask the user instances in turn for the token keys.
   const balanced =
     service === 'gateway'
       ? { USER_SERVICE_URL: all.user.join(','), PRODUCT_SERVICE_URL: all.product.join(','), ORDER_SERVICE_URL: all.order.join(',') }
       : service === 'order'
-        ? { PRODUCT_SERVICE_URL: all.product.join(',') }
-        : {};
+        ? { USER_SERVICE_URL: all.user.join(','), PRODUCT_SERVICE_URL: all.product.join(',') }
+        : service === 'product'
+          ? { USER_SERVICE_URL: all.user.join(',') }
+          : {};
   const common = {
     NODE_ENV: 'development',
     HOST: options.host ?? host,

@@ -22,15 +22,6 @@ export const TOKEN_ALGORITHM = 'EdDSA';
 /** Turns a bearer token into a `Caller`, or throws 401 (bad token) / 503 (keys unreachable). */
 export type TokenVerifier = (token: string) => Promise<Caller>;
 
-/**
- * The user service's public keys, fetched once and kept; fetched again only when a token names
- * an unknown `kid` (a rotated key). No periodic refetch: an outage of the user service must not
- * stop the other services from verifying tokens with keys they already hold.
- */
-export function remoteKeySet(jwksUrl: string): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000, cacheMaxAge: Infinity });
-}
-
 // What the token itself got wrong: a 401. Anything else (the key set unreachable, a bad key set
 // answer) is our outage: a 503, so clients keep a token that is fine.
 const TOKEN_FAULTS = [
@@ -43,6 +34,42 @@ const TOKEN_FAULTS = [
   errors.JOSEAlgNotAllowed,
   errors.JOSENotSupported,
 ];
+
+function isTokenFault(error: unknown): boolean {
+  return TOKEN_FAULTS.some((fault) => error instanceof fault);
+}
+
+/**
+ * The user service's public keys, fetched once and kept; fetched again only when a token names
+ * an unknown `kid` (a rotated key). No periodic refetch: an outage of the user service must not
+ * stop the other services from verifying tokens with keys they already hold. `jwksUrls` may list
+ * each user-service replica's key set (comma-separated): one that cannot be reached (a replica
+ * restarting) is passed for the next, so a service started meanwhile still gets the keys.
+ */
+export function remoteKeySet(jwksUrls: string): JWTVerifyGetKey {
+  const sets = jwksUrls
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '')
+    .map((url) => createRemoteJWKSet(new URL(url), { timeoutDuration: 2_000, cooldownDuration: 30_000, cacheMaxAge: Infinity }));
+  if (sets.length === 1) return sets[0]!;
+  let preferred = 0;
+  return async (protectedHeader, token) => {
+    let lastError: unknown;
+    for (let i = 0; i < sets.length; i++) {
+      const index = (preferred + i) % sets.length;
+      try {
+        const key = await sets[index]!(protectedHeader, token);
+        preferred = index;
+        return key;
+      } catch (error) {
+        if (isTokenFault(error)) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError;
+  };
+}
 
 /** The longest an access token may live (exp - iat) unless a service is told otherwise: the design's 1 h. */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600;
@@ -75,7 +102,7 @@ export function createTokenVerifier({
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }));
     } catch (error) {
-      if (!TOKEN_FAULTS.some((fault) => error instanceof fault)) {
+      if (!isTokenFault(error)) {
         throw new ServiceUnavailableError('token keys are unavailable', { cause: error });
       }
       throw new UnauthorizedError(error instanceof errors.JWTExpired ? 'token expired' : 'invalid token');

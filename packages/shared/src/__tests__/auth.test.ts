@@ -3,19 +3,22 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { createTokenVerifier, remoteKeySet } from '../auth.js';
 import { createTestIssuer } from '../testing/tokens.js';
 
-let server: Server | undefined;
-afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+});
 
 // A key set server that can start failing, as the user service does while it restarts.
 async function serveKeys(jwks: unknown) {
   let failing = false;
   let fetches = 0;
-  server = createServer((_req, res) => {
+  const server = createServer((_req, res) => {
     fetches += 1;
     if (failing) return void res.writeHead(503).end('restarting');
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
   });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/.well-known/jwks.json`;
   return { url, fail: () => void (failing = true), fetches: () => fetches };
@@ -41,6 +44,42 @@ describe('createTokenVerifier over a remote key set', () => {
     const verify = createTokenVerifier({ keys: remoteKeySet(keys.url), issuer: issuer.issuer, audience: issuer.audience });
     const { headers } = await issuer.signIn();
     await expect(verify(headers.authorization.slice('Bearer '.length))).rejects.toMatchObject({ status: 503, code: 'service_unavailable' });
+  });
+
+  test('with the key sets of two replicas, one restarting: the keys come from the other; with both away, 503', async () => {
+    const issuer = await createTestIssuer();
+    const [restarting, up] = [await serveKeys(issuer.jwks), await serveKeys(issuer.jwks)];
+    restarting.fail();
+    const verify = createTokenVerifier({
+      keys: remoteKeySet(`${restarting.url},${up.url}`),
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+    });
+    const { caller, headers } = await issuer.signIn();
+    expect(await verify(headers.authorization.slice('Bearer '.length))).toEqual(caller);
+    expect([restarting.fetches(), up.fetches()]).toEqual([1, 1]);
+
+    const other = await createTestIssuer();
+    const [a, b] = [await serveKeys(other.jwks), await serveKeys(other.jwks)];
+    a.fail();
+    b.fail();
+    const verifyOther = createTokenVerifier({ keys: remoteKeySet(`${a.url},${b.url}`), issuer: other.issuer, audience: other.audience });
+    const signed = await other.signIn();
+    await expect(verifyOther(signed.headers.authorization.slice('Bearer '.length))).rejects.toMatchObject({ status: 503 });
+  });
+
+  test('a bad token is a 401 at the first key set: the others are not asked', async () => {
+    const issuer = await createTestIssuer();
+    const other = await createTestIssuer();
+    const [first, second] = [await serveKeys(issuer.jwks), await serveKeys(issuer.jwks)];
+    const verify = createTokenVerifier({
+      keys: remoteKeySet(`${first.url},${second.url}`),
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+    });
+    const forged = await other.sign({ id: '6f1c1f8e-6a4e-4c43-9a55-2b1f0f3f4f55', username: 'mallory', role: 'admin' });
+    await expect(verify(forged)).rejects.toMatchObject({ status: 401 });
+    expect(second.fetches()).toBe(0);
   });
 
   test('when the token is bad, then 401', async () => {
