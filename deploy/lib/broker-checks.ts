@@ -4,7 +4,7 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { eventBusSettings } from '@mini/shared';
-import { serviceEnvironment, serviceNetworks, type ComposeFile, type ComposeService } from './compose-file.js';
+import { lockedDownProblems, serviceEnvironment, serviceNetworks, type ComposeFile, type ComposeService } from './compose-file.js';
 import { EVENT_BROKER, EVENT_BUS_SETTINGS, ROOT, type EventBroker } from './deployables.js';
 import { containerEnvironment, type EnvValue } from './environment.js';
 import { hardeningProblems, resolvePort, serviceTarget } from './k8s-checks.js';
@@ -96,12 +96,7 @@ export function composeBrokerProblems(compose: ComposeFile, clients: readonly st
       problems.push(`${where}: the health check asks ${url}, not /healthz on its own monitoring port ${broker.monitorPort}`);
   }
 
-  if ((service.ports ?? []).length > 0)
-    problems.push(`${where}: publishes ${service.ports?.join(', ')}; only the gateway may be reachable from outside`);
-  if (service.read_only !== true) problems.push(`${where}: the root filesystem is writable (read_only)`);
-  if (!(service.cap_drop ?? []).includes('ALL')) problems.push(`${where}: capabilities are not dropped (cap_drop: ALL)`);
-  if (!(service.security_opt ?? []).some((o) => /^no-new-privileges(:true)?$/.test(o)))
-    problems.push(`${where}: no-new-privileges is not set`);
+  problems.push(...lockedDownProblems(where, service));
 
   for (const network of serviceNetworks(service)) {
     if (compose.networks?.[network]?.internal !== true) problems.push(`${where}: network ${network} is not internal`);

@@ -102,3 +102,15 @@ export function serviceNetworks(service: ComposeService): string[] {
   if (!service.networks) return ['default'];
   return Array.isArray(service.networks) ? service.networks : Object.keys(service.networks);
 }
+
+/** What a backing container (broker, Redis) must not be: published, writable, privileged. */
+export function lockedDownProblems(where: string, service: ComposeService): string[] {
+  const problems: string[] = [];
+  if ((service.ports ?? []).length > 0)
+    problems.push(`${where}: publishes ${service.ports?.join(', ')}; only the gateway may be reachable from outside`);
+  if (service.read_only !== true) problems.push(`${where}: the root filesystem is writable (read_only)`);
+  if (!(service.cap_drop ?? []).includes('ALL')) problems.push(`${where}: capabilities are not dropped (cap_drop: ALL)`);
+  if (!(service.security_opt ?? []).some((o) => /^no-new-privileges(:true)?$/.test(o)))
+    problems.push(`${where}: no-new-privileges is not set`);
+  return problems;
+}

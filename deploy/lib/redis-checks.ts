@@ -1,6 +1,6 @@
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
-import { serviceEnvironment, serviceNetworks, type ComposeFile } from './compose-file.js';
+import { lockedDownProblems, serviceEnvironment, serviceNetworks, type ComposeFile } from './compose-file.js';
 import type { Edge } from './config-checks.js';
 import { RATE_LIMIT_STORE, type RateLimitStore } from './deployables.js';
 import { containerEnvironment, type Environment } from './environment.js';
@@ -95,12 +95,7 @@ export function composeRateLimitStoreProblems(
   else if (password && serviceEnvironment(service).REDISCLI_AUTH !== password)
     problems.push(`${where}: REDISCLI_AUTH is not the --requirepass password, so the health check's redis-cli is refused`);
 
-  if ((service.ports ?? []).length > 0)
-    problems.push(`${where}: publishes ${service.ports?.join(', ')}; only the gateway may be reachable from outside`);
-  if (service.read_only !== true) problems.push(`${where}: the root filesystem is writable (read_only)`);
-  if (!(service.cap_drop ?? []).includes('ALL')) problems.push(`${where}: capabilities are not dropped (cap_drop: ALL)`);
-  if (!(service.security_opt ?? []).some((o) => /^no-new-privileges(:true)?$/.test(o)))
-    problems.push(`${where}: no-new-privileges is not set`);
+  problems.push(...lockedDownProblems(where, service));
   const user = String(service.user ?? '');
   if (!user || /^(0|root)(:|$)/.test(user)) problems.push(`${where}: runs as root: set user to the image's redis user (999:1000)`);
 

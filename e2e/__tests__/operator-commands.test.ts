@@ -34,8 +34,8 @@ afterAll(async () => {
   await data.remove();
 });
 
-// The key-encryption key comes from the data folder, not from the shell running the tests.
-const env = (extra: Record<string, string> = {}) => ({ MINI_DATA_DIR: data.dir, SIGNING_KEY_ENCRYPTION_KEY: '', ...extra });
+// The key-encryption key comes from the data folder (CLEAN_ENV empties the shell's).
+const env = (extra: Record<string, string> = {}) => ({ MINI_DATA_DIR: data.dir, ...extra });
 const run = (script: string, args: string[] = [], input?: string, extra?: Record<string, string>) =>
   runToEnd(npmRun(script, ...args), env(extra), { input });
 // The key-rotation test signs in every 500 ms for up to a minute: over the default login limit.

@@ -49,11 +49,6 @@ beforeAll(async () => {
     env: {
       JWT_PRIVATE_KEY: kit.privateKeyPem,
       JWKS_URL: keySet.url,
-      // This suite signs up and signs in far more often than a person would: rate limits have their own tests.
-      RATE_LIMIT_PER_MINUTE: '0',
-      RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-      RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME: '0',
-      RATE_LIMIT_REGISTER_PER_MINUTE: '0',
     },
   });
   admin = await shop.signInAsAdmin();
