@@ -8,6 +8,10 @@ export const PICK_HEADER = 'x-gateway-pick';
 export const ATTEMPT_HEADER = 'x-gateway-attempt';
 // How long a replica that refused a connection, or said it is shutting down, is passed over.
 const PASS_OVER_MS = 2_000;
+// How often each replica's /readyz is asked when there are several: a replica draining for a
+// restart (1 s, see startService) is left alone before it closes its idle connections, so no
+// request can be written onto one of them just as it closes.
+const READY_CHECK_MS = 400;
 
 /** One service behind the gateway: the path prefix it owns and a kept-alive pool to it. */
 export interface Upstream {
@@ -57,6 +61,8 @@ export function createUpstream(
 export class ReplicaSet extends Dispatcher {
   private readonly pools: Pool[];
   private readonly passedOverUntil: number[];
+  private readonly ready: boolean[];
+  private readonly readyChecks: NodeJS.Timeout | undefined;
   // The replica each recent request went to last, by pick (a ring: only in-flight ones matter).
   private readonly lastChoice: ({ pick: number; index: number } | undefined)[] = new Array(1024);
   private picks = 0;
@@ -65,6 +71,11 @@ export class ReplicaSet extends Dispatcher {
     super();
     this.pools = origins.map((origin) => new Pool(origin, options));
     this.passedOverUntil = origins.map(() => 0);
+    this.ready = origins.map(() => true);
+    if (origins.length > 1) {
+      this.readyChecks = setInterval(() => void this.checkReadiness(), READY_CHECK_MS);
+      this.readyChecks.unref();
+    }
   }
 
   /** The round-robin number for a new request (see PICK_HEADER). */
@@ -83,11 +94,27 @@ export class ReplicaSet extends Dispatcher {
     return this.pools[index]!.dispatch({ ...options, headers }, handler);
   }
 
+  private async checkReadiness(): Promise<void> {
+    await Promise.all(
+      this.pools.map(async (pool, index) => {
+        try {
+          const answer = await pool.request({ method: 'GET', path: '/readyz', headersTimeout: READY_CHECK_MS, bodyTimeout: READY_CHECK_MS });
+          await answer.body.dump();
+          this.ready[index] = answer.statusCode === 200;
+        } catch {
+          this.ready[index] = false;
+        }
+      }),
+    );
+  }
+
   override async close(): Promise<void> {
+    clearInterval(this.readyChecks);
     await Promise.all(this.pools.map((pool) => pool.close()));
   }
 
   override async destroy(): Promise<void> {
+    clearInterval(this.readyChecks);
     await Promise.all(this.pools.map((pool) => pool.destroy()));
   }
 
@@ -102,13 +129,17 @@ export class ReplicaSet extends Dispatcher {
     return this.firstUsable((last.index + 1) % count, now, last.index);
   }
 
-  /** From `start` on, the first replica not passed over (and not `except`, when there is another). */
+  /** From `start` on, the first replica ready and not passed over (and not `except`, when there is another). */
   private firstUsable(start: number, now: number, except?: number): number {
     const count = this.pools.length;
-    const order = Array.from({ length: count }, (_, i) => (start + i) % count);
-    return (
-      order.find((i) => i !== except && this.passedOverUntil[i]! <= now) ?? order.find((i) => i !== except) ?? start
-    );
+    let firstOther: number | undefined;
+    for (let i = 0; i < count; i++) {
+      const index = (start + i) % count;
+      if (index === except) continue;
+      if (this.ready[index] && this.passedOverUntil[index]! <= now) return index;
+      firstOther ??= index;
+    }
+    return firstOther ?? start;
   }
 }
 

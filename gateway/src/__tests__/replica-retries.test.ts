@@ -75,6 +75,23 @@ describe('a request no replica processed goes to another replica, whatever its m
     }
   });
 
+  test('a replica whose /readyz says it is not ready (draining for a restart) gets no requests while another is ready', async () => {
+    const draining = await startEchoStub('draining');
+    draining.readyStatus = 503;
+    const gateway = await startGateway({ upstreams: { users: [other.url], products: [other.url], orders: [draining.url, live.url] } });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const before = live.requests.length;
+      const statuses = await Promise.all(Array.from({ length: 10 }, (_, n) => postOrder(gateway.url, n).then((res) => res.status)));
+      expect(statuses).toEqual(Array.from({ length: 10 }, () => 200));
+      expect(live.requests.length - before).toBe(10);
+      expect(draining.requests.filter((r) => r.url === '/orders')).toHaveLength(0);
+    } finally {
+      await gateway.app.close();
+      await draining.close();
+    }
+  });
+
   test('a plain 503 (the service could not do it) is the answer: not sent again', async () => {
     const unavailable = await startUnavailable(false);
     const gateway = await startGateway({ upstreams: { users: [other.url], products: [other.url], orders: [unavailable.url] } });
