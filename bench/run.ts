@@ -257,6 +257,19 @@ try {
   results.targets = checkTargets(results);
   const files = await writeResults(results, outDir, args.profile ? profileDir : undefined);
   log(`results: ${files.join(', ')}`);
+  // Figures are never judged here, but a failed request or an order left pending is a broken bench.
+  const broken = [
+    ...runs
+      .filter(({ load }) => load.errors + load.timeouts + load.non2xx > 0)
+      .map(({ scenario, stack, connections, load }) => `${stack} ${scenario} (c=${connections}): ${load.errors} errors, ${load.timeouts} timeouts, ${load.non2xx} non-2xx`),
+    ...Object.entries(sagas)
+      .filter(([, saga]) => saga.pending > 0 || saga.rejected > 0)
+      .map(([when, saga]) => `orders ${when}: ${saga.pending} still pending, ${saga.rejected} rejected`),
+  ];
+  if (broken.length > 0) {
+    log(`FAILED: ${broken.join('; ')}`);
+    process.exitCode = 1;
+  }
 } catch (error) {
   await stopAll();
   throw error;

@@ -39,6 +39,7 @@ timings=()
 
 log() { printf '[compose-ci %s] %s\n' "$(date +%T)" "$*"; }
 phase() {
+  [ -n "$1" ] && : > "$WORK/step.log"
   if [ -n "${current_phase:-}" ]; then timings+=("$(printf '%-34s %4d s' "$current_phase" $((SECONDS - phase_started)))"); fi
   current_phase="$1"
   phase_started=$SECONDS
@@ -61,6 +62,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
+  local failed_phase="${current_phase:-}"
   phase ''
   if [ "$STACK_UP" = 1 ]; then
     if [ "$rc" != 0 ]; then
@@ -94,6 +96,11 @@ cleanup() {
       case " $BRIDGES_BEFORE " in *" $link "*) ;; *) ip link delete "$link" 2> /dev/null ;; esac
     done
     [ -n "$FORWARD_BEFORE" ] && sysctl -qw "net.ipv4.ip_forward=$FORWARD_BEFORE"
+  fi
+  # The container logs above run to hundreds of lines: say last what the failing step printed.
+  if [ "$rc" != 0 ] && [ -s "$WORK/step.log" ]; then
+    log "what the failing step ($failed_phase) printed last:"
+    tail -n 15 "$WORK/step.log" | sed 's/^/    /'
   fi
   rm -rf "$WORK"
   if [ "${#timings[@]}" -gt 0 ]; then
@@ -198,14 +205,14 @@ export E2E_GATEWAY_URL="$GATEWAY" E2E_ADMIN_USERNAME E2E_ADMIN_PASSWORD
 
 if [ -f e2e/__tests__/journey.test.ts ]; then
   phase 'e2e journey (vitest, via :8080)'
-  timeout 300 npx vitest run e2e/__tests__/journey.test.ts
+  timeout 300 npx vitest run e2e/__tests__/journey.test.ts 2>&1 | tee "$WORK/step.log"
 fi
 
 # Many journeys at once: the gateway (and the order service towards products) then open several
 # kept-alive connections per upstream, and Docker's DNS hands each new connection a random
 # replica. Sequential requests would ride one connection to one replica.
 phase 'smoke journeys, 32 at a time'
-timeout 300 npx tsx deploy/smoke-journey.ts --url "$GATEWAY" --runs "${SMOKE_RUNS:-64}" --concurrency 32
+timeout 300 npx tsx deploy/smoke-journey.ts --url "$GATEWAY" --runs "${SMOKE_RUNS:-64}" --concurrency 32 2>&1 | tee "$WORK/step.log"
 
 # Right after the journeys, while their counters live (a minute per client, 15 minutes for the
 # failed logins the e2e journey makes): the gateway counted in Redis, shared by its replicas, not

@@ -55,7 +55,9 @@ describe.runIf(!process.env.E2E_GATEWAY_URL).each(buses)('the order saga over %s
     return res.body.product.id;
   }
 
-  const stockOf = async (id: string): Promise<number> => (await api.get(`/products/${id}`)).body.product.stock;
+  // Asked fresh: the gateway may otherwise answer a catalog read from its cache (up to 1 s old).
+  const stockOf = async (id: string): Promise<number> =>
+    (await api.get(`/products/${id}`, { headers: { 'cache-control': 'no-cache' } })).body.product.stock;
 
   /** Places every order at once; returns the accepted ones (201) with their owner's token. */
   async function placeAll(orders: { token: string; items: { productId: string; quantity: number }[] }[], { serviceDown = false } = {}) {

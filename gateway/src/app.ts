@@ -6,6 +6,7 @@ import { createDocsSource, registerDocs } from './docs.js';
 import { registerProxy } from './proxy.js';
 import { createRateLimitRedis } from './rate-limit-store.js';
 import { NO_RATE_LIMITS, registerRateLimits, type RateLimits } from './rate-limits.js';
+import { ResponseCache } from './response-cache.js';
 import { createUpstream, upstreamReady, type Upstream } from './upstreams.js';
 
 /** What a client gets at the socket level: headers in 5 s, the whole request in 15 s, idle sockets closed after 5 s. */
@@ -33,6 +34,8 @@ export interface GatewayDeps {
   probeTimeoutMs?: number;
   /** How long the combined API document is reused (default 30 s). */
   docsTtlMs?: number;
+  /** Bytes of catalog answers kept for reuse, as the product service allows (default 8 MiB; 0: none). */
+  catalogCacheBytes?: number;
 }
 
 /** The gateway: `/users`, `/products`, `/orders` to their services, `/docs`, and the probes. */
@@ -48,12 +51,16 @@ export async function buildApp({
   redisUrl = '',
   probeTimeoutMs = 1_000,
   docsTtlMs = 30_000,
+  catalogCacheBytes = 8 * 1024 * 1024,
 }: GatewayDeps): Promise<App> {
   const trustsAddress = proxyTrust(trustProxy);
   const connectTimeoutMs = Math.min(2_000, upstreamTimeoutMs);
   const upstreams: Upstream[] = [
     createUpstream('user-service', '/users', origins.users, { connectTimeoutMs }),
-    createUpstream('product-service', '/products', origins.products, { connectTimeoutMs }),
+    createUpstream('product-service', '/products', origins.products, {
+      connectTimeoutMs,
+      cache: catalogCacheBytes > 0 ? new ResponseCache({ maxBytes: catalogCacheBytes }) : undefined,
+    }),
     createUpstream('order-service', '/orders', origins.orders, { connectTimeoutMs }),
   ];
   const counters = redisUrl ? createRateLimitRedis(redisUrl, logger) : undefined;

@@ -32,6 +32,10 @@ export const configSchema = {
   REQUEST_TIMEOUT_MS: num({ default: 15_000, desc: 'time a client gets to send its whole request, body included' }),
   KEEP_ALIVE_TIMEOUT_MS: num({ default: 5_000, desc: 'how long an idle client connection is kept open' }),
   MAX_CONNECTIONS_PER_CLIENT: num({ default: 100, desc: 'open connections one client address may hold (0: no cap)' }),
+  CATALOG_CACHE_MB: num({
+    default: 8,
+    desc: 'memory for catalog answers reused as the product service allows (Cache-Control max-age; 0: off)',
+  }),
   REDIS_URL: str({ default: '', desc: 'Redis for rate-limit counters shared by gateway replicas; empty keeps them in memory' }),
   RATE_LIMIT_PER_MINUTE: num({ default: 1_200, desc: 'requests per client per minute (0: no limit)' }),
   RATE_LIMIT_LOGIN_PER_MINUTE: num({ default: 20, desc: 'login attempts per client per minute (0: no limit)' }),
@@ -42,6 +46,7 @@ export const configSchema = {
 const POSITIVE_SETTINGS = ['UPSTREAM_TIMEOUT_MS', 'BODY_LIMIT_BYTES', 'HEADERS_TIMEOUT_MS', 'REQUEST_TIMEOUT_MS', 'KEEP_ALIVE_TIMEOUT_MS'] as const;
 const COUNT_SETTINGS = [
   'MAX_CONNECTIONS_PER_CLIENT',
+  'CATALOG_CACHE_MB',
   'RATE_LIMIT_PER_MINUTE',
   'RATE_LIMIT_LOGIN_PER_MINUTE',
   'RATE_LIMIT_LOGIN_FAILURES_PER_USERNAME',
@@ -58,6 +63,7 @@ export interface GatewayConfig {
   trustProxy: TrustProxy;
   clientTimeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
   MAX_CONNECTIONS_PER_CLIENT: number;
+  CATALOG_CACHE_MB: number;
   REDIS_URL: string;
   rateLimits: RateLimits;
   /** Parsed service origins, one or more each. */
@@ -92,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     trustProxy,
     clientTimeouts: { headersMs: raw.HEADERS_TIMEOUT_MS, requestMs: raw.REQUEST_TIMEOUT_MS, keepAliveMs: raw.KEEP_ALIVE_TIMEOUT_MS },
     MAX_CONNECTIONS_PER_CLIENT: raw.MAX_CONNECTIONS_PER_CLIENT,
+    CATALOG_CACHE_MB: raw.CATALOG_CACHE_MB,
     REDIS_URL: raw.REDIS_URL,
     rateLimits: {
       perMinute: raw.RATE_LIMIT_PER_MINUTE,

@@ -17,6 +17,7 @@ await startService({
       maxConnectionsPerClient: config.MAX_CONNECTIONS_PER_CLIENT,
       rateLimits: config.rateLimits,
       redisUrl: config.REDIS_URL,
+      catalogCacheBytes: config.CATALOG_CACHE_MB * 1024 * 1024,
     });
   },
 });

@@ -1,4 +1,5 @@
 import { Dispatcher, Pool } from 'undici';
+import { withResponseCache, type ResponseCache } from './response-cache.js';
 
 /**
  * Headers the proxy sets on its own request to steer the choice of replica; the replica set
@@ -23,6 +24,10 @@ export interface Upstream {
   origins: string[];
   /** Kept-alive pools to every replica, taken round-robin. */
   dispatcher: ReplicaSet;
+  /** What the proxy sends through: `dispatcher`, behind the response cache when there is one. */
+  proxyDispatcher: Dispatcher;
+  /** Answers of this upstream kept for reuse, if any. */
+  cache?: ResponseCache;
 }
 
 export interface UpstreamOptions {
@@ -30,6 +35,8 @@ export interface UpstreamOptions {
   connections?: number;
   /** Time to open a TCP connection: a dead host fails fast instead of waiting for the answer timeout. */
   connectTimeoutMs?: number;
+  /** Reuse the answers this upstream marks as shareable. */
+  cache?: ResponseCache;
 }
 
 /**
@@ -41,7 +48,7 @@ export function createUpstream(
   name: string,
   prefix: string,
   origins: string[],
-  { connections = 64, connectTimeoutMs = 2_000 }: UpstreamOptions = {},
+  { connections = 64, connectTimeoutMs = 2_000, cache }: UpstreamOptions = {},
 ): Upstream {
   if (origins.length === 0) throw new Error(`${name}: at least one origin is required`);
   const options: Pool.Options = {
@@ -50,7 +57,8 @@ export function createUpstream(
     keepAliveTimeout: 30_000,
     connect: { timeout: connectTimeoutMs },
   };
-  return { name, prefix, origins, dispatcher: new ReplicaSet(origins, options) };
+  const dispatcher = new ReplicaSet(origins, options);
+  return { name, prefix, origins, dispatcher, proxyDispatcher: cache ? withResponseCache(dispatcher, cache) : dispatcher, cache };
 }
 
 /**

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       clientTimeouts: { headersMs: 5_000, requestMs: 15_000, keepAliveMs: 5_000 },
       MAX_CONNECTIONS_PER_CLIENT: 100,
+      CATALOG_CACHE_MB: 8,
       REDIS_URL: '',
       rateLimits: { perMinute: 1200, loginPerMinute: 20, loginFailuresPerUsername: 10, registerPerMinute: 10 },
       upstreams: { users: ['http://127.0.0.1:3001'], products: ['http://127.0.0.1:3002'], orders: ['http://127.0.0.1:3003'] },

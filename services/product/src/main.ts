@@ -14,6 +14,6 @@ await startService({
     });
     const bus = open(await createEventBus({ ...eventBusOptionsFrom(config), name: SERVICE_NAME, logger }));
     open(await startProductEvents({ pool, bus, logger }));
-    return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), bus });
+    return buildApp({ pool, logger, verifyToken: tokenVerifierFrom(config), bus, catalogMaxAgeSeconds: config.CATALOG_MAX_AGE_SECONDS });
   },
 });

@@ -1,14 +1,33 @@
 import { adminOnly, authRequired, errorResponses, PUBLIC, type App, type TokenVerifier } from '@mini/shared';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { CreateProductBody, ListProductsQuery, ProductIdParams, ProductListReply, ProductReply, UpdateProductBody } from './schemas.js';
 import type { ProductService } from './service.js';
 
 const tags = ['products'];
 
-/** The catalog routes: reads are public, writes need an admin token (checked before the body is read). */
-export function productRoutes({ service, verifyToken }: { service: ProductService; verifyToken: TokenVerifier }) {
+/**
+ * The catalog routes: reads are public, writes need an admin token (checked before the body is
+ * read). A read without a token may be reused by shared caches for `catalogMaxAgeSeconds`: the
+ * gateway answers repeated catalog reads from its cache; an order always checks live stock here.
+ */
+export function productRoutes({
+  service,
+  verifyToken,
+  catalogMaxAgeSeconds,
+}: {
+  service: ProductService;
+  verifyToken: TokenVerifier;
+  catalogMaxAgeSeconds: number;
+}) {
   const adminGuard = [authRequired(verifyToken), adminOnly];
   const security = [{ bearerAuth: [] }];
+  const publicRead = catalogMaxAgeSeconds > 0 ? `public, max-age=${catalogMaxAgeSeconds}` : 'no-cache';
+  // Set once the answer is known to be a 200: an error is never kept. A caller with a token
+  // already got `no-store` (createApp).
+  const shareable = (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.headers.authorization === undefined) reply.header('cache-control', publicRead);
+  };
 
   return (app: App) => {
     app.get(
@@ -28,7 +47,11 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
           response: { 200: ProductListReply, ...errorResponses(400, 500, 503) },
         },
       },
-      async (request) => service.listProducts(request.query),
+      async (request, reply) => {
+        const page = await service.listProducts(request.query);
+        shareable(request, reply);
+        return page;
+      },
     );
 
     app.get(
@@ -44,7 +67,11 @@ export function productRoutes({ service, verifyToken }: { service: ProductServic
           response: { 200: ProductReply, ...errorResponses(400, 404, 500, 503) },
         },
       },
-      async (request) => ({ product: await service.getProduct(request.params.id) }),
+      async (request, reply) => {
+        const product = await service.getProduct(request.params.id);
+        shareable(request, reply);
+        return { product };
+      },
     );
 
     app.post(

@@ -37,6 +37,13 @@ describe('loadConfig', () => {
     expect(config.DATABASE_URL).toBe('postgres://svc:pw@db:5432/product_db');
   });
 
+  test('CATALOG_MAX_AGE_SECONDS: 1 unless set; 0 or whole seconds, anything else is named', () => {
+    expect(loadConfig(dev).CATALOG_MAX_AGE_SECONDS).toBe(1);
+    expect(loadConfig({ ...dev, CATALOG_MAX_AGE_SECONDS: '0' }).CATALOG_MAX_AGE_SECONDS).toBe(0);
+    for (const bad of ['-1', '0.5'])
+      expect(() => loadConfig({ ...dev, CATALOG_MAX_AGE_SECONDS: bad })).toThrow('CATALOG_MAX_AGE_SECONDS is invalid');
+  });
+
   test('when a value is invalid, then it is named', () => {
     expect(() => loadConfig({ ...dev, PORT: 'abc' })).toThrow(/PORT is invalid/);
     expect(() => loadConfig({ ...dev, JWKS_URL: 'not a url' })).toThrow(/JWKS_URL is invalid/);

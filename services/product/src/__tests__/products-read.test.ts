@@ -32,6 +32,23 @@ async function list(query: string) {
 
 const names = (res: { json: () => { products: { name: string }[] } }) => res.json().products.map((p) => p.name);
 
+describe('caching of catalog reads', () => {
+  test('a read without a token may be shared for 1 s; with a token, or an error, it may not be kept at all', async () => {
+    const product = await createProduct(`Vase ${uniqueToken()}`);
+    for (const url of [`/products/${product.id}`, '/products?limit=2']) {
+      const anonymous = await app.inject({ method: 'GET', url });
+      expect(anonymous.headers['cache-control'], url).toBe('public, max-age=1');
+      const signedIn = await app.inject({ method: 'GET', url, headers: admin });
+      expect(signedIn.headers['cache-control'], url).toBe('no-store');
+    }
+    for (const url of [`/products/${randomUUID()}`, '/products?limit=0']) {
+      const failed = await app.inject({ method: 'GET', url });
+      expect(failed.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(failed.headers['cache-control'], url).toBeUndefined();
+    }
+  });
+});
+
 describe('GET /products/:id', () => {
   test('when the product exists, then 200 with it, without a token', async () => {
     const product = await createProduct(`Bowl ${uniqueToken()}`, '4.50');

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { request } from 'undici';
+import { ResponseCache } from '../response-cache.js';
+import { startEchoStub, startGateway, type EchoStub } from './stubs.js';
+
+let users: EchoStub;
+let products: EchoStub;
+let orders: EchoStub;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+
+beforeAll(async () => {
+  [users, products, orders] = await Promise.all([startEchoStub('users'), startEchoStub('products'), startEchoStub('orders')]);
+  gateway = await startGateway({ upstreams: { users: [users.url], products: [products.url], orders: [orders.url] } });
+});
+
+afterAll(async () => {
+  await gateway.app.close();
+  await Promise.all([users.close(), products.close(), orders.close()]);
+});
+
+/** Asks the echo stub to answer with these headers (it takes them from the request). */
+const answering = (headers: Record<string, string>) => ({ 'x-stub-response-headers': JSON.stringify(headers) });
+const PUBLIC = answering({ 'cache-control': 'public, max-age=60' });
+
+async function get(path: string, headers: Record<string, string> = {}) {
+  const res = await request(`${gateway.url}${path}`, { headers });
+  const body = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, body };
+}
+
+const reached = (stub: EchoStub, marker: string) => stub.requests.filter((r) => r.url.includes(marker)).length;
+
+describe('the catalog cache at the gateway', () => {
+  test('an answer the product service marks public is reused for its max-age: the service is asked once', async () => {
+    const marker = randomUUID();
+    const first = await get(`/products?marker=${marker}`, PUBLIC);
+    const again = await Promise.all(Array.from({ length: 5 }, () => get(`/products?marker=${marker}`, PUBLIC)));
+    expect(reached(products, marker)).toBe(1);
+    for (const answer of again) {
+      expect(answer.status).toBe(200);
+      expect(answer.body).toBe(first.body);
+      // Each answer still carries its own request id, not the first one's.
+      expect(answer.headers['x-request-id']).not.toBe(first.headers['x-request-id']);
+    }
+    // Another query string is another answer.
+    await get(`/products?marker=${marker}&limit=5`, PUBLIC);
+    expect(reached(products, marker)).toBe(2);
+  });
+
+  test('answers without a public max-age, errors, and other services are never reused', async () => {
+    const marker = randomUUID();
+    for (let i = 0; i < 2; i++) {
+      await get(`/products/${marker}-plain`);
+      await get(`/products/${marker}-nostore`, answering({ 'cache-control': 'no-store' }));
+      await get(`/products/${marker}-private`, answering({ 'cache-control': 'private, max-age=60' }));
+      await get(`/products/${marker}-404`, { ...PUBLIC, 'x-stub-status': '404' });
+      await get(`/users/${marker}`, PUBLIC);
+      await get(`/orders/${marker}`, PUBLIC);
+    }
+    expect(reached(products, marker)).toBe(8);
+    expect(reached(users, marker)).toBe(2);
+    expect(reached(orders, marker)).toBe(2);
+  });
+
+  test('a request with a token is answered by the service, and its answer is not kept for others', async () => {
+    const marker = randomUUID();
+    await get(`/products/${marker}`, { ...PUBLIC, authorization: 'Bearer a.b.c' });
+    await get(`/products/${marker}`, PUBLIC);
+    expect(reached(products, marker)).toBe(2);
+  });
+
+  test('a client asking for a fresh answer (Cache-Control: no-cache) gets one', async () => {
+    const marker = randomUUID();
+    await get(`/products/${marker}`, PUBLIC);
+    await get(`/products/${marker}`, { ...PUBLIC, 'cache-control': 'no-cache' });
+    expect(reached(products, marker)).toBe(2);
+  });
+
+  test('a successful write through the gateway empties the cache, so every list shows it at once', async () => {
+    const marker = randomUUID();
+    await get(`/products?marker=${marker}`, PUBLIC);
+    await get(`/products/${marker}`, PUBLIC);
+    const failed = await request(`${gateway.url}/products/${marker}`, { method: 'PATCH', headers: { 'x-stub-status': '409' }, body: '{}' });
+    await failed.body.dump();
+    await get(`/products?marker=${marker}`, PUBLIC);
+    expect(reached(products, marker)).toBe(3); // two reads and the refused write; the second list came from the cache
+
+    const written = await request(`${gateway.url}/products`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await written.body.dump();
+    await get(`/products?marker=${marker}`, PUBLIC);
+    await get(`/products/${marker}`, PUBLIC);
+    expect(reached(products, marker)).toBe(5);
+  });
+
+  test('with CATALOG_CACHE_MB=0 nothing is reused', async () => {
+    const uncached = await startGateway({
+      upstreams: { users: [users.url], products: [products.url], orders: [orders.url] },
+      catalogCacheBytes: 0,
+    });
+    try {
+      const marker = randomUUID();
+      for (let i = 0; i < 3; i++) {
+        const res = await request(`${uncached.url}/products/${marker}`, { headers: PUBLIC });
+        await res.body.dump();
+      }
+      expect(reached(products, marker)).toBe(3);
+    } finally {
+      await uncached.app.close();
+    }
+  });
+});
+
+describe('ResponseCache', () => {
+  const put = (cache: ResponseCache, path: string, bytes: number, vary?: Record<string, string>) =>
+    new Promise<void>((resolve, reject) => {
+      const now = Date.now();
+      const meta = {
+        statusCode: 200,
+        statusMessage: 'OK',
+        headers: {},
+        cachedAt: now,
+        staleAt: now + 60_000,
+        deleteAt: now + 60_000,
+        vary,
+      };
+      const stream = cache.createWriteStream({ origin: 'http://products', method: 'GET', path }, meta);
+      if (!stream) return resolve();
+      stream.on('error', reject).on('close', resolve);
+      stream.end(Buffer.alloc(bytes, 'x'));
+    });
+
+  test('distinct URLs never hold more than its bytes: the least recently used go first', async () => {
+    const cache = new ResponseCache({ maxBytes: 100_000 });
+    for (let i = 0; i < 2_000; i++) await put(cache, `/products?q=${i}`, 1_000);
+    expect(cache.stats.bytes).toBeLessThanOrEqual(100_000);
+    expect(cache.stats.entries).toBe(100);
+    expect(cache.get({ origin: 'http://products', method: 'GET', path: '/products?q=1999' })).toBeDefined();
+    expect(cache.get({ origin: 'http://products', method: 'GET', path: '/products?q=0' })).toBeUndefined();
+  });
+
+  test('an answer larger than an entry may be, or one that varies, is not kept', async () => {
+    const cache = new ResponseCache({ maxBytes: 1_000_000, maxEntryBytes: 10_000 });
+    await put(cache, '/products/big', 20_000).catch(() => {});
+    await put(cache, '/products/varies', 10, { 'accept-language': 'de' });
+    expect(cache.stats.entries).toBe(0);
+  });
+});
