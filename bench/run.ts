@@ -9,6 +9,7 @@
  *   npm run bench -- --event-bus nats   # events through NATS (nats://127.0.0.1:4222) instead of PostgreSQL
  *   npm run bench -- --profile          # also CPU-profile our four processes (V8's sampler, as node --cpu-prof)
  *   npm run bench -- --log-level warn --node-options=--max-semi-space-size=4   # what-ifs for our processes
+ *   npm run bench -- --env CATALOG_CACHE_MB=0   # any setting of our stack (repeatable)
  *
  * BENCH_DATABASE_URL: an admin URL of a PostgreSQL server to use instead of an embedded one.
  */
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
     'node-options': { type: 'string' },
+    env: { type: 'string', multiple: true },
     'no-startup': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -86,6 +88,8 @@ try {
       LOG_LEVEL: args['log-level'],
       NODE_OPTIONS: [args['node-options'], args.profile ? `--import=${PROFILER}` : undefined].filter(Boolean).join(' '),
       ...(args.profile ? { MINI_CPU_PROFILE_DIR: profileDir } : {}),
+      // What-ifs: `--env CATALOG_CACHE_MB=0` (repeatable) reaches every process of our stack.
+      ...Object.fromEntries((args.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
     },
     warningsFile: join(outDir, `${new Date().toISOString().slice(0, 10)}-warnings.log`),
   });

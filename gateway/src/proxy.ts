@@ -2,8 +2,7 @@ import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyRequest, FastifySchema, RawServerBase, RouteGenericInterface } from 'fastify';
-import type {
-  AppError} from '@mini/shared';
+import type { AppError } from '@mini/shared';
 import {
   BadGatewayError,
   GatewayTimeoutError,
@@ -40,12 +39,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const MAX_RETRIES = 3;
 // The connection was never made: the request reached no replica.
 const NOT_DELIVERED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-const REFUSED = new Set([
-  ...NOT_DELIVERED,
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
-  'FST_REPLY_FROM_SERVICE_UNAVAILABLE',
-]);
+const REFUSED = new Set([...NOT_DELIVERED, 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'FST_REPLY_FROM_SERVICE_UNAVAILABLE']);
 const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT']);
 
 /**
@@ -79,49 +73,58 @@ export async function registerProxy(app: App, { upstreams, timeoutMs, bodyLimit,
     scope.addHook('onResponse', sensitive.onResponse);
 
     for (const upstream of upstreams) {
-      await scope.register(httpProxy, {
-        prefix: upstream.prefix,
-        rewritePrefix: upstream.prefix,
-        upstream: upstream.origins[0] as string,
-        undici: upstream.proxyDispatcher,
-        httpMethods: METHODS,
-        disableRequestLogging: true,
-        internalRewriteLocationHeader: false,
-        // An absolute-form target names a host: drop it, the upstream is always ours.
-        preRewrite: (url) => originFormOf(url),
-        // A read body goes as it came (bytes and content type), never re-encoded as JSON.
-        handler: (request, reply, dest, options) =>
-          reply.from(
-            dest,
-            Buffer.isBuffer(request.body)
-              ? { ...options, body: request.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }
-              : options,
-          ),
-        replyOptions: {
-          timeout: timeoutMs,
-          rewriteRequestHeaders: (request, headers) => {
-            const forwarded = forwardedRequestHeaders(request, headers, trustsPeer);
-            forwarded[PICK_HEADER] = String(upstream.dispatcher.nextPick());
-            delete forwarded[ATTEMPT_HEADER];
-            return forwarded;
+      // Each upstream in a scope of its own, so its cache (if any) sits in front of its routes only.
+      await scope.register(async (own) => {
+        if (upstream.cache) {
+          const cache = upstream.cache.hooks();
+          own.addHook('onRequest', cache.onRequest);
+          own.addHook('onSend', cache.onSend);
+          own.addHook('onResponse', cache.onResponse);
+        }
+        await own.register(httpProxy, {
+          prefix: upstream.prefix,
+          rewritePrefix: upstream.prefix,
+          upstream: upstream.origins[0] as string,
+          undici: upstream.dispatcher,
+          httpMethods: METHODS,
+          disableRequestLogging: true,
+          internalRewriteLocationHeader: false,
+          // An absolute-form target names a host: drop it, the upstream is always ours.
+          preRewrite: (url) => originFormOf(url),
+          // A read body goes as it came (bytes and content type), never re-encoded as JSON.
+          handler: (request, reply, dest, options) =>
+            reply.from(
+              dest,
+              Buffer.isBuffer(request.body)
+                ? { ...options, body: request.body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }
+                : options,
+            ),
+          replyOptions: {
+            timeout: timeoutMs,
+            rewriteRequestHeaders: (request, headers) => {
+              const forwarded = forwardedRequestHeaders(request, headers, trustsPeer);
+              forwarded[PICK_HEADER] = String(upstream.dispatcher.nextPick());
+              delete forwarded[ATTEMPT_HEADER];
+              return forwarded;
+            },
+            rewriteHeaders: (headers, request) => {
+              const cleaned = stripHopByHop(headers as IncomingHttpHeaders);
+              delete cleaned[NOT_PROCESSED_HEADER];
+              if (request) cleaned['x-request-id'] = request.id;
+              return cleaned;
+            },
+            retryDelay: ({ err, req, res, attempt }) => {
+              // (`req` is reply-from's outgoing request, typed as a Fastify request.)
+              const outgoing = req as unknown as { method: string; headers: IncomingHttpHeaders };
+              const delay = retryDelayFor(err, outgoing.method, res as unknown as UpstreamAnswer | undefined, attempt);
+              if (delay !== null) outgoing.headers[ATTEMPT_HEADER] = String(attempt + 1);
+              return delay;
+            },
+            onError: (reply, { error }) => {
+              void reply.send(upstreamError(upstream.name, error));
+            },
           },
-          rewriteHeaders: (headers, request) => {
-            const cleaned = stripHopByHop(headers as IncomingHttpHeaders);
-            delete cleaned[NOT_PROCESSED_HEADER];
-            if (request) cleaned['x-request-id'] = request.id;
-            return cleaned;
-          },
-          retryDelay: ({ err, req, res, attempt }) => {
-            // (`req` is reply-from's outgoing request, typed as a Fastify request.)
-            const outgoing = req as unknown as { method: string; headers: IncomingHttpHeaders };
-            const delay = retryDelayFor(err, outgoing.method, res as unknown as UpstreamAnswer | undefined, attempt);
-            if (delay !== null) outgoing.headers[ATTEMPT_HEADER] = String(attempt + 1);
-            return delay;
-          },
-          onError: (reply, { error }) => {
-            void reply.send(upstreamError(upstream.name, error));
-          },
-        },
+        });
       });
     }
   });

@@ -1,13 +1,6 @@
-import { Writable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { interceptors, type Dispatcher } from 'undici';
-
-// undici's cache types, reached through the interceptor's options (the module exports no names for them).
-type CacheStore = NonNullable<interceptors.CacheInterceptorOpts['store']>;
-type CacheKey = Parameters<CacheStore['get']>[0];
-type CacheValue = Parameters<CacheStore['createWriteStream']>[1];
-type GetResult = NonNullable<Awaited<ReturnType<CacheStore['get']>>>;
-type Stored = CacheValue & { body: Buffer[]; size: number };
 
 export interface ResponseCacheOptions {
   /** Bytes all kept answers may take together. */
@@ -16,90 +9,117 @@ export interface ResponseCacheOptions {
   maxEntryBytes?: number;
 }
 
+/** One kept answer: what is sent again, and when it was fetched. */
+interface Kept {
+  headers: Record<string, string>;
+  body: Buffer;
+  storedAt: number;
+}
+
+// The only answer headers kept and sent again: the rest (request id, rate limits, dates,
+// connection handling) belong to each request.
+const KEPT_HEADERS = ['content-type', 'cache-control', 'etag', 'last-modified', 'content-language', 'x-content-type-options'];
+const CREDENTIALS = ['authorization', 'cookie', 'proxy-authorization'];
+
 /**
- * What one upstream's answers to GET may be reused from: only those the service marked as
- * shareable (`Cache-Control: public, max-age=N`), for as long as it said (RFC 9111, through
- * undici's cache interceptor). Bounded by bytes, least recently used first out (undici's own
- * MemoryCacheStore never evicts a URL cached once, so distinct query strings would grow it
- * without end). Answers that `Vary` are not kept: none of ours do, and it keeps one entry per URL.
+ * A shared cache (RFC 9111) for one upstream's answers to GET, in the gateway itself: a hit is
+ * answered without touching the upstream or undici. Only what the service marked shareable
+ * (`Cache-Control: public, max-age=N`, a 200, no `Vary`, no `Set-Cookie`) is kept, for N
+ * seconds; bounded by bytes, least recently used out first.
  *
- * Any successful write through the gateway to this upstream empties it (undici reports a write
- * as a `delete` of its URL): a new or changed product then shows in every list at once, not
- * after max-age. Changes the gateway does not see (stock reserved by the order saga) show
- * within max-age.
+ * A request with credentials, or one asking for a fresh answer (`Cache-Control: no-cache`), goes
+ * to the upstream and its answer is not kept. Any successful write through the gateway to this
+ * upstream empties the cache: a new or changed product shows in every list at once. Changes the
+ * gateway does not see (stock reserved by the order saga) show within max-age.
  */
-export class ResponseCache implements CacheStore {
-  private readonly entries: LRUCache<string, Stored>;
+export class ResponseCache {
+  private readonly entries: LRUCache<string, Kept>;
   private readonly maxEntryBytes: number;
 
   constructor({ maxBytes, maxEntryBytes = 256 * 1024 }: ResponseCacheOptions) {
     this.maxEntryBytes = Math.min(maxEntryBytes, maxBytes);
-    this.entries = new LRUCache<string, Stored>({ maxSize: maxBytes, sizeCalculation: (entry) => Math.max(1, entry.size) });
+    this.entries = new LRUCache<string, Kept>({ maxSize: maxBytes, sizeCalculation: (kept) => Math.max(1, kept.body.length + 200) });
   }
 
-  get(key: CacheKey): GetResult | undefined {
-    const entry = this.entries.get(keyOf(key));
-    if (!entry || entry.deleteAt <= Date.now()) return undefined;
-    return { ...entry, cacheControlDirectives: entry.cacheControlDirectives ?? {} };
-  }
-
-  createWriteStream(key: CacheKey, value: CacheValue): Writable | undefined {
-    if (value.vary && Object.keys(value.vary).length > 0) return undefined;
-    const entry: Stored = { ...value, body: [], size: 0 };
-    const { maxEntryBytes, entries } = this;
-    return new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        entry.size += chunk.byteLength;
-        if (entry.size > maxEntryBytes) {
-          this.destroy();
-          return;
-        }
-        entry.body.push(chunk);
-        callback();
-      },
-      final(callback) {
-        const ttl = entry.deleteAt - Date.now();
-        if (ttl > 0) entries.set(keyOf(key), entry, { ttl });
-        callback();
-      },
-    });
-  }
-
-  delete(_key: CacheKey): void {
-    this.entries.clear();
-  }
-
-  /** Answers kept now, and the bytes they take. */
+  /** Answers kept now, and the bytes they take (bodies plus a fixed allowance for headers). */
   get stats(): { entries: number; bytes: number } {
     return { entries: this.entries.size, bytes: this.entries.calculatedSize };
   }
+
+  /** The Fastify hooks that put this cache in front of the proxy for one path prefix. */
+  hooks() {
+    const pending = new WeakMap<FastifyRequest, string>();
+    return {
+      /** Answers a hit; marks a miss that may be kept. */
+      onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+        if (request.method !== 'GET' || !mayUseCache(request)) return;
+        const key = request.url;
+        const kept = this.entries.get(key);
+        if (!kept) {
+          pending.set(request, key);
+          return;
+        }
+        return reply
+          .headers(kept.headers)
+          .header('age', String(Math.floor((Date.now() - kept.storedAt) / 1000)))
+          .header('content-length', String(kept.body.length))
+          .send(kept.body);
+      },
+      /** Keeps a shareable answer to a marked miss (read whole: it is at most maxEntryBytes). */
+      onSend: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+        const key = pending.get(request);
+        if (key === undefined) return payload;
+        pending.delete(request);
+        const maxAgeMs = shareableFor(reply);
+        const length = Number(reply.getHeader('content-length'));
+        if (maxAgeMs === 0 || !(payload instanceof Readable) || !(length > 0 && length <= this.maxEntryBytes)) return payload;
+        const body = await readWhole(payload);
+        if (body.length !== length) return body;
+        const headers: Record<string, string> = {};
+        for (const name of KEPT_HEADERS) {
+          const value = reply.getHeader(name);
+          if (typeof value === 'string') headers[name] = value;
+        }
+        this.entries.set(key, { headers, body, storedAt: Date.now() }, { ttl: maxAgeMs });
+        return body;
+      },
+      /** A write the upstream accepted may change any answer kept. */
+      onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
+        if (!SAFE_METHODS.has(request.method) && reply.statusCode < 400) this.entries.clear();
+      },
+    };
+  }
 }
 
-function keyOf(key: CacheKey): string {
-  return `${key.method} ${key.origin}${key.path}`;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function mayUseCache(request: FastifyRequest): boolean {
+  if (CREDENTIALS.some((name) => request.headers[name] !== undefined)) return false;
+  const asked = `${request.headers['cache-control'] ?? ''},${request.headers.pragma ?? ''}`.toLowerCase();
+  return !/no-cache|no-store|max-age=0/.test(asked);
 }
 
-/**
- * `dispatcher`, answering GETs from `cache` when the upstream allowed it (a shared cache: RFC
- * 9111). A request with credentials always goes to the upstream and its answer is never kept,
- * whatever the answer says: what a signed-in caller sees may be theirs alone.
- */
-export function withResponseCache(dispatcher: Dispatcher, cache: ResponseCache): Dispatcher {
-  const cached = dispatcher.compose(interceptors.cache({ store: cache, methods: ['GET'], type: 'shared' }));
-  return dispatcher.compose(
-    (dispatch) => (options, handler) =>
-      carriesCredentials(options.headers) ? dispatch(options, handler) : cached.dispatch(options, handler),
-  );
+/** How long the upstream lets a shared cache reuse this answer, in ms (0: not at all). */
+function shareableFor(reply: FastifyReply): number {
+  if (reply.statusCode !== 200 || reply.hasHeader('vary') || reply.hasHeader('set-cookie')) return 0;
+  const directives = String(reply.getHeader('cache-control') ?? '').toLowerCase();
+  if (!/(^|[\s,])public([\s,]|$)/.test(directives) || /no-store|no-cache|private/.test(directives)) return 0;
+  // s-maxage is the one meant for shared caches; max-age otherwise.
+  const maxAge = /(?:^|[\s,])s-maxage=(\d+)/.exec(directives) ?? /(?:^|[\s,])max-age=(\d+)/.exec(directives);
+  return maxAge ? Number(maxAge[1]) * 1000 : 0;
 }
 
-function carriesCredentials(headers: Dispatcher.DispatchOptions['headers']): boolean {
-  if (!headers) return false;
-  const names = Array.isArray(headers)
-    ? headers.filter((_, i) => i % 2 === 0).map(String)
-    : Symbol.iterator in headers
-      ? [...(headers as Iterable<[string, unknown]>)].map(([name]) => name)
-      : Object.keys(headers);
-  return names.some((name) => CREDENTIALS.has(name.toLowerCase()));
+/** The stream's bytes in one buffer of their own. */
+async function readWhole(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  // Exactly this size, not pooled: the chunks are views into larger socket buffers, which a kept view would pin.
+  const body = Buffer.allocUnsafeSlow(size);
+  let offset = 0;
+  for (const chunk of chunks) offset += chunk.copy(body, offset);
+  return body;
 }
-
-const CREDENTIALS = new Set(['authorization', 'cookie', 'proxy-authorization']);

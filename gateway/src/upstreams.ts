@@ -1,5 +1,5 @@
 import { Dispatcher, Pool } from 'undici';
-import { withResponseCache, type ResponseCache } from './response-cache.js';
+import type { ResponseCache } from './response-cache.js';
 
 /**
  * Headers the proxy sets on its own request to steer the choice of replica; the replica set
@@ -24,9 +24,7 @@ export interface Upstream {
   origins: string[];
   /** Kept-alive pools to every replica, taken round-robin. */
   dispatcher: ReplicaSet;
-  /** What the proxy sends through: `dispatcher`, behind the response cache when there is one. */
-  proxyDispatcher: Dispatcher;
-  /** Answers of this upstream kept for reuse, if any. */
+  /** Answers of this upstream the gateway keeps for reuse, if any. */
   cache?: ResponseCache;
 }
 
@@ -57,8 +55,7 @@ export function createUpstream(
     keepAliveTimeout: 30_000,
     connect: { timeout: connectTimeoutMs },
   };
-  const dispatcher = new ReplicaSet(origins, options);
-  return { name, prefix, origins, dispatcher, proxyDispatcher: cache ? withResponseCache(dispatcher, cache) : dispatcher, cache };
+  return { name, prefix, origins, dispatcher: new ReplicaSet(origins, options), cache };
 }
 
 /**
@@ -106,7 +103,12 @@ export class ReplicaSet extends Dispatcher {
     await Promise.all(
       this.pools.map(async (pool, index) => {
         try {
-          const answer = await pool.request({ method: 'GET', path: '/readyz', headersTimeout: READY_CHECK_MS, bodyTimeout: READY_CHECK_MS });
+          const answer = await pool.request({
+            method: 'GET',
+            path: '/readyz',
+            headersTimeout: READY_CHECK_MS,
+            bodyTimeout: READY_CHECK_MS,
+          });
           await answer.body.dump();
           this.ready[index] = answer.statusCode === 200;
         } catch {

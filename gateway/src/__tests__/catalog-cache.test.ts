@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request } from 'undici';
-import { ResponseCache } from '../response-cache.js';
 import { startEchoStub, startGateway, type EchoStub } from './stubs.js';
 
 let users: EchoStub;
@@ -40,6 +39,8 @@ describe('the catalog cache at the gateway', () => {
     for (const answer of again) {
       expect(answer.status).toBe(200);
       expect(answer.body).toBe(first.body);
+      expect(answer.headers['content-type']).toBe(first.headers['content-type']);
+      expect(answer.headers.age).toBeDefined();
       // Each answer still carries its own request id, not the first one's.
       expect(answer.headers['x-request-id']).not.toBe(first.headers['x-request-id']);
     }
@@ -115,38 +116,41 @@ describe('the catalog cache at the gateway', () => {
   });
 });
 
-describe('ResponseCache', () => {
-  const put = (cache: ResponseCache, path: string, bytes: number, vary?: Record<string, string>) =>
-    new Promise<void>((resolve, reject) => {
-      const now = Date.now();
-      const meta = {
-        statusCode: 200,
-        statusMessage: 'OK',
-        headers: {},
-        cachedAt: now,
-        staleAt: now + 60_000,
-        deleteAt: now + 60_000,
-        vary,
-      };
-      const stream = cache.createWriteStream({ origin: 'http://products', method: 'GET', path }, meta);
-      if (!stream) return resolve();
-      stream.on('error', reject).on('close', resolve);
-      stream.end(Buffer.alloc(bytes, 'x'));
-    });
+describe('the cache is bounded', () => {
+  async function gatewayWithCache(catalogCacheBytes: number) {
+    return startGateway({ upstreams: { users: [users.url], products: [products.url], orders: [orders.url] }, catalogCacheBytes });
+  }
 
-  test('distinct URLs never hold more than its bytes: the least recently used go first', async () => {
-    const cache = new ResponseCache({ maxBytes: 100_000 });
-    for (let i = 0; i < 2_000; i++) await put(cache, `/products?q=${i}`, 1_000);
-    expect(cache.stats.bytes).toBeLessThanOrEqual(100_000);
-    expect(cache.stats.entries).toBe(100);
-    expect(cache.get({ origin: 'http://products', method: 'GET', path: '/products?q=1999' })).toBeDefined();
-    expect(cache.get({ origin: 'http://products', method: 'GET', path: '/products?q=0' })).toBeUndefined();
+  test('distinct URLs never grow it past its bytes: the least recently used go first', async () => {
+    const small = await gatewayWithCache(20_000);
+    try {
+      const marker = randomUUID();
+      const url = (i: number) => `${small.url}/products/${marker}?n=${i}`;
+      for (let i = 0; i < 100; i++) await (await request(url(i), { headers: PUBLIC })).body.dump();
+      expect(reached(products, marker)).toBe(100);
+      await (await request(url(99), { headers: PUBLIC })).body.dump();
+      expect(reached(products, marker)).toBe(100); // the latest is still kept
+      await (await request(url(0), { headers: PUBLIC })).body.dump();
+      expect(reached(products, marker)).toBe(101); // the first is long gone
+    } finally {
+      await small.app.close();
+    }
   });
 
-  test('an answer larger than an entry may be, or one that varies, is not kept', async () => {
-    const cache = new ResponseCache({ maxBytes: 1_000_000, maxEntryBytes: 10_000 });
-    await put(cache, '/products/big', 20_000).catch(() => {});
-    await put(cache, '/products/varies', 10, { 'accept-language': 'de' });
-    expect(cache.stats.entries).toBe(0);
+  test('an answer larger than an entry may be, one that varies, or one that sets a cookie is not kept', async () => {
+    const tiny = await gatewayWithCache(300);
+    try {
+      const marker = randomUUID();
+      for (let i = 0; i < 2; i++) await (await request(`${tiny.url}/products/${marker}-big`, { headers: PUBLIC })).body.dump();
+      expect(reached(products, marker)).toBe(2);
+    } finally {
+      await tiny.app.close();
+    }
+    const marker = randomUUID();
+    for (let i = 0; i < 2; i++) {
+      await get(`/products/${marker}-vary`, answering({ 'cache-control': 'public, max-age=60', vary: 'accept-language' }));
+      await get(`/products/${marker}-cookie`, answering({ 'cache-control': 'public, max-age=60', 'set-cookie': 'a=b' }));
+    }
+    expect(reached(products, marker)).toBe(4);
   });
 });
