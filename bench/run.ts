@@ -6,7 +6,7 @@
  *   npm run bench                       # the full run: 100,000 products, 8 s per load, 10 and 50 connections
  *   npm run bench -- --smoke            # CI's smoke: small catalog, 1 s per load, results in a temp folder
  *   npm run bench -- --seconds 5 --connections 50 --only catalog-gateway,orders
- *   npm run bench -- --event-bus nats   # events through NATS (nats://127.0.0.1:4222) instead of PostgreSQL
+ *   npm run bench -- --event-bus nats   # events through NATS (nats://localhost:4222) instead of PostgreSQL
  *   npm run bench -- --profile          # also CPU-profile our four processes (V8's sampler, as node --cpu-prof)
  *   npm run bench -- --log-level warn --node-options=--max-semi-space-size=4   # what-ifs for our processes
  *   npm run bench -- --env CATALOG_CACHE_MB=0   # any setting of our stack (repeatable)
@@ -52,7 +52,7 @@ const settings = {
   connections: (args.connections ?? (smoke ? '10' : '10,50')).split(',').map(Number),
   products: Number(args.products ?? (smoke ? 2_000 : 100_000)),
   users: Number(args.users ?? (smoke ? 10 : 300)),
-  eventBus: args['event-bus'] === 'nats' ? 'NATS JetStream (nats://127.0.0.1:4222)' : 'PostgreSQL queue (pg-boss, events_db)',
+  eventBus: args['event-bus'] === 'nats' ? 'NATS JetStream (nats://localhost:4222)' : 'PostgreSQL queue (pg-boss, events_db)',
   logLevel: args['log-level'],
   nodeOptions: args['node-options'] ?? '',
 };
@@ -83,7 +83,8 @@ process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 try {
   stacks = await startStacks({
     postgres,
-    eventBusUrl: args['event-bus'] === 'nats' ? 'nats://127.0.0.1:4222' : undefined,
+    // Not spelled as the development default (nats://127.0.0.1:4222), which production mode refuses.
+    eventBusUrl: args['event-bus'] === 'nats' ? 'nats://localhost:4222' : undefined,
     env: {
       LOG_LEVEL: args['log-level'],
       NODE_OPTIONS: [args['node-options'], args.profile ? `--import=${PROFILER}` : undefined].filter(Boolean).join(' '),
