@@ -70,5 +70,7 @@ EXPOSE ${PORT}
 # `depends_on: condition: service_healthy` waits on it. No curl in the image: Node's fetch does it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The V8 flags of SERVICE_NODE_OPTIONS in scripts/stack.ts (why: there); a deployment may set its own.
+ENV NODE_OPTIONS=--max-semi-space-size=2
 # node itself is PID 1 (no npm in between), so SIGTERM reaches the graceful shutdown in serve().
 CMD ["node", "dist/main.js"]

@@ -14,6 +14,7 @@ import {
 import { interpolate } from '../lib/compose-file.js';
 import { defaultPort, DEPLOYABLES, readRepoFile, ROOT } from '../lib/deployables.js';
 import { loadRepoFacts, type RepoFacts } from '../lib/facts.js';
+import { SERVICE_NODE_OPTIONS } from '../../scripts/stack.js';
 
 let facts: RepoFacts;
 let dockerignore: string;
@@ -107,6 +108,13 @@ describe('images', () => {
     expect(facts.dockerfile).toMatch(/npm ci --omit=dev/);
     expect(facts.healthcheckPath).toBe('/readyz');
     expect(facts.serves(facts.healthcheckPath as string)).toBe(true);
+  });
+
+  test('the images run with the V8 flags npm start gives every service (SERVICE_NODE_OPTIONS), and a deployment may override them', () => {
+    const set = /^ENV NODE_OPTIONS=(.*)$/m.exec(facts.dockerfile)?.[1];
+    expect(set).toBe(SERVICE_NODE_OPTIONS);
+    // Set as an environment variable, not on the command line, which NODE_OPTIONS could not override.
+    expect(facts.dockerfile).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
   });
 
   test('every deployable builds its app on createApp, so the probe paths the checks read from createApp are its own', () => {
