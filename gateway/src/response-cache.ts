@@ -35,20 +35,17 @@ const CREDENTIALS = ['authorization', 'cookie', 'proxy-authorization'];
 export class ResponseCache {
   private readonly entries: LRUCache<string, Kept>;
   private readonly maxEntryBytes: number;
+  // Counts the writes that emptied the cache: an answer fetched before one of them is not kept.
+  private generation = 0;
 
   constructor({ maxBytes, maxEntryBytes = 256 * 1024 }: ResponseCacheOptions) {
     this.maxEntryBytes = Math.min(maxEntryBytes, maxBytes);
     this.entries = new LRUCache<string, Kept>({ maxSize: maxBytes, sizeCalculation: (kept) => Math.max(1, kept.body.length + 200) });
   }
 
-  /** Answers kept now, and the bytes they take (bodies plus a fixed allowance for headers). */
-  get stats(): { entries: number; bytes: number } {
-    return { entries: this.entries.size, bytes: this.entries.calculatedSize };
-  }
-
   /** The Fastify hooks that put this cache in front of the proxy for one path prefix. */
   hooks() {
-    const pending = new WeakMap<FastifyRequest, string>();
+    const pending = new WeakMap<FastifyRequest, { key: string; generation: number }>();
     return {
       /** Answers a hit; marks a miss that may be kept. */
       onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
@@ -56,7 +53,7 @@ export class ResponseCache {
         const key = request.url;
         const kept = this.entries.get(key);
         if (!kept) {
-          pending.set(request, key);
+          pending.set(request, { key, generation: this.generation });
           return;
         }
         return reply
@@ -67,25 +64,27 @@ export class ResponseCache {
       },
       /** Keeps a shareable answer to a marked miss (read whole: it is at most maxEntryBytes). */
       onSend: async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-        const key = pending.get(request);
-        if (key === undefined) return payload;
+        const miss = pending.get(request);
+        if (miss === undefined) return payload;
         pending.delete(request);
         const maxAgeMs = shareableFor(reply);
         const length = Number(reply.getHeader('content-length'));
         if (maxAgeMs === 0 || !(payload instanceof Readable) || !(length > 0 && length <= this.maxEntryBytes)) return payload;
         const body = await readWhole(payload);
-        if (body.length !== length) return body;
+        if (body.length !== length || miss.generation !== this.generation) return body;
         const headers: Record<string, string> = {};
         for (const name of KEPT_HEADERS) {
           const value = reply.getHeader(name);
           if (typeof value === 'string') headers[name] = value;
         }
-        this.entries.set(key, { headers, body, storedAt: Date.now() }, { ttl: maxAgeMs });
+        this.entries.set(miss.key, { headers, body, storedAt: Date.now() }, { ttl: maxAgeMs });
         return body;
       },
       /** A write the upstream accepted may change any answer kept. */
       onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
-        if (!SAFE_METHODS.has(request.method) && reply.statusCode < 400) this.entries.clear();
+        if (SAFE_METHODS.has(request.method) || reply.statusCode >= 400) return;
+        this.generation += 1;
+        this.entries.clear();
       },
     };
   }

@@ -1,22 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request } from 'undici';
-import { startEchoStub, startGateway, type EchoStub } from './stubs.js';
+import { startGateway, startGatewayOverEchoStubs, type EchoStub } from './stubs.js';
 
+let setup: Awaited<ReturnType<typeof startGatewayOverEchoStubs>>;
 let users: EchoStub;
 let products: EchoStub;
 let orders: EchoStub;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 
 beforeAll(async () => {
-  [users, products, orders] = await Promise.all([startEchoStub('users'), startEchoStub('products'), startEchoStub('orders')]);
-  gateway = await startGateway({ upstreams: { users: [users.url], products: [products.url], orders: [orders.url] } });
+  setup = await startGatewayOverEchoStubs();
+  ({ users, products, orders, gateway } = setup);
 });
 
-afterAll(async () => {
-  await gateway.app.close();
-  await Promise.all([users.close(), products.close(), orders.close()]);
-});
+afterAll(() => setup.close());
 
 /** Asks the echo stub to answer with these headers (it takes them from the request). */
 const answering = (headers: Record<string, string>) => ({ 'x-stub-response-headers': JSON.stringify(headers) });
@@ -96,6 +94,21 @@ describe('the catalog cache at the gateway', () => {
     await get(`/products?marker=${marker}`, PUBLIC);
     await get(`/products/${marker}`, PUBLIC);
     expect(reached(products, marker)).toBe(5);
+  });
+
+  test('a read that was under way while a write went through is not kept: it may predate the write', async () => {
+    const marker = randomUUID();
+    const slowRead = get(`/products?marker=${marker}`, { ...PUBLIC, 'x-stub-delay-ms': '400' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const written = await request(`${gateway.url}/products`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await written.body.dump();
+    await slowRead;
+    await get(`/products?marker=${marker}`, PUBLIC);
+    expect(reached(products, marker)).toBe(2);
   });
 
   test('with CATALOG_CACHE_MB=0 nothing is reused', async () => {

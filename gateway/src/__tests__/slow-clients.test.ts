@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startEchoStub, startGateway, type EchoStub } from './stubs.js';
+import { startGatewayOverEchoStubs, type EchoStub } from './stubs.js';
 
 // Deadlines scaled down from the defaults (headers 5 s, whole request 15 s, idle 5 s) so the
 // suite takes seconds; the mechanism is the same.
@@ -9,24 +9,20 @@ const REQUEST_MS = 2_000;
 const KEEP_ALIVE_MS = 600;
 const MAX_PER_CLIENT = 40;
 
+let setup: Awaited<ReturnType<typeof startGatewayOverEchoStubs>>;
 let users: EchoStub;
 let products: EchoStub;
-let orders: EchoStub;
-let gateway: Awaited<ReturnType<typeof startGateway>>;
+let gateway: Awaited<ReturnType<typeof startGatewayOverEchoStubs>>['gateway'];
 
 beforeAll(async () => {
-  [users, products, orders] = await Promise.all([startEchoStub('users'), startEchoStub('products'), startEchoStub('orders')]);
-  gateway = await startGateway({
-    upstreams: { users: [users.url], products: [products.url], orders: [orders.url] },
+  setup = await startGatewayOverEchoStubs({
     clientTimeouts: { headersMs: HEADERS_MS, requestMs: REQUEST_MS, keepAliveMs: KEEP_ALIVE_MS },
     maxConnectionsPerClient: MAX_PER_CLIENT,
   });
+  ({ users, products, gateway } = setup);
 });
 
-afterAll(async () => {
-  await gateway?.app.close();
-  await Promise.all([users?.close(), products?.close(), orders?.close()]);
-});
+afterAll(() => setup?.close());
 
 interface Outcome {
   /** Everything the gateway wrote before closing. */

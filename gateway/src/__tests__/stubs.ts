@@ -154,9 +154,9 @@ export async function startGateway(deps: Omit<GatewayDeps, 'logger'>): Promise<{
 }
 
 /** Three echo upstreams behind one gateway: the setup the routing and raw-protocol tests share. */
-export async function startGatewayOverEchoStubs() {
+export async function startGatewayOverEchoStubs(options: Omit<GatewayDeps, 'logger' | 'upstreams'> = {}) {
   const [users, products, orders] = await Promise.all([startEchoStub('users'), startEchoStub('products'), startEchoStub('orders')]);
-  const gateway = await startGateway({ upstreams: { users: [users.url], products: [products.url], orders: [orders.url] } });
+  const gateway = await startGateway({ ...options, upstreams: { users: [users.url], products: [products.url], orders: [orders.url] } });
   return {
     users,
     products,
