@@ -151,7 +151,8 @@ export function serviceEnvironment(
 /**
  * The V8 flags every service runs with, here and in the images (Dockerfile, NODE_OPTIONS): a
  * young generation of 2 MiB semi-spaces instead of up to 16 keeps each process near 100 MB
- * resident where it grew to 120-130 MB, at no throughput cost that `npm run bench` can see.
+ * resident where it grew to 120-130 MB, for about 10-15 % more CPU per uncached request
+ * (README "Performance"; within this machine's run-to-run noise).
  */
 export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=2';
 
