@@ -56,6 +56,17 @@ const settings = {
   logLevel: args['log-level'],
   nodeOptions: args['node-options'] ?? '',
 };
+/** `NAME=VALUE` of `--env`, split; anything else is a plain mistake. */
+function settingOf(pair: string): [string, string] {
+  const at = pair.indexOf('=');
+  if (at < 1) {
+    console.error(`bench: --env takes NAME=VALUE, not "${pair}"`);
+    process.exit(2);
+  }
+  return [pair.slice(0, at), pair.slice(at + 1)];
+}
+// Read before anything starts, so a mistake in it stops nothing half-started.
+const extraEnv = Object.fromEntries((args.env ?? []).map(settingOf));
 const only = args.only ? new Set(args.only.split(',')) : undefined;
 const wanted = (scenario: string) => !only || only.has(scenario);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -90,7 +101,7 @@ try {
       NODE_OPTIONS: [args['node-options'], args.profile ? `--import=${PROFILER}` : undefined].filter(Boolean).join(' '),
       ...(args.profile ? { MINI_CPU_PROFILE_DIR: profileDir } : {}),
       // What-ifs: `--env CATALOG_CACHE_MB=0` (repeatable) reaches every process of our stack.
-      ...Object.fromEntries((args.env ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+      ...extraEnv,
     },
     warningsFile: join(outDir, `${new Date().toISOString().slice(0, 10)}-warnings.log`),
   });
